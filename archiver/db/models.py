@@ -1,0 +1,253 @@
+"""The archive's tables as typed SQLAlchemy 2.x mappings (Alembic migrations own the real schema).
+
+One row per press release (`releases`), its earlier values (`release_versions`), the listing
+filters it was seen under (`release_facets`), a record of every crawl (`crawl_runs`), what
+validation refused (`invalid_items`) and the scheduler's recurring jobs (`schedules`).
+
+Every timestamp is a timezone-aware UTC `datetime`: SQLite has no time zone type, so `UTCDateTime`
+stores naive UTC there and hands back aware values, which keeps comparisons and exports identical
+on both dialects. `tests/test_db_migrations.py` runs `alembic check`, so a change here without a
+migration fails the suite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+#: Deterministic constraint names, so migrations can drop or alter them on every dialect
+#: (SQLite batch mode needs names to recreate tables).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Values of `crawl_runs.status`.
+RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (the only kind of datetime the archive stores)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime that is always timezone-aware UTC in Python, whatever the database keeps.
+
+    Naive datetimes are refused rather than guessed: a local time silently stored as UTC would
+    shift every `first_seen_at` by hours and nobody would notice.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the archive stores aware UTC datetimes")
+        value = value.astimezone(UTC)
+        # SQLite keeps text; storing naive UTC keeps the text sortable and comparable.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the one `MetaData` (with its naming convention)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class CrawlRun(Base):
+    """One crawl: opened when the spider opens, closed with its counts when it closes.
+
+    `pid`, `hostname` and the `updated_at` heartbeat let the next command tell a run that is still
+    going from one whose process was killed (see `archiver.db.runs.mark_interrupted`).
+    """
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('running', 'finished', 'failed', 'interrupted')", name="status"
+        ),
+        Index(None, "status"),
+        Index(None, "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spider: Mapped[str] = mapped_column(String(100))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Schedule name, or "manual" for runs started by hand.
+    trigger: Mapped[str] = mapped_column(String(100), default="manual", server_default="manual")
+    status: Mapped[str] = mapped_column(String(20), default="running", server_default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Heartbeat: touched at every batch flush, so a stale running row is a dead run.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    pid: Mapped[int | None]
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    pages: Mapped[int] = mapped_column(default=0, server_default="0")
+    pages_without_cards: Mapped[int] = mapped_column(default=0, server_default="0")
+    cards: Mapped[int] = mapped_column(default=0, server_default="0")
+    items_seen: Mapped[int] = mapped_column(default=0, server_default="0")
+    items_new: Mapped[int] = mapped_column(default=0, server_default="0")
+    items_updated: Mapped[int] = mapped_column(default=0, server_default="0")
+    items_unchanged: Mapped[int] = mapped_column(default=0, server_default="0")
+    items_invalid: Mapped[int] = mapped_column(default=0, server_default="0")
+    errors: Mapped[int] = mapped_column(default=0, server_default="0")
+    finish_reason: Mapped[str | None] = mapped_column(String(100))
+    # The crawler's final stats, JSON-safe, for post-mortems.
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+
+
+class Release(Base):
+    """One press release, identified by (`source`, canonical `url`), with its current values."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("source", "url"),
+        Index(None, "published_on"),
+        Index(None, "type"),
+        Index(None, "last_run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    summary_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    published_on: Mapped[date | None] = mapped_column(Date)
+    date_raw: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(64))
+    type_raw: Mapped[str | None] = mapped_column(Text)
+    type_source: Mapped[str | None] = mapped_column(String(16))
+    # SHA-256 of title/summary/type/date (from the normalise pipeline): "did it change?" in O(1).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    # When the current title/summary/type/date were first seen (= first_seen_at until an edit).
+    content_since: Mapped[datetime]
+    first_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+    last_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+    first_page_url: Mapped[str | None] = mapped_column(Text)
+    last_page_url: Mapped[str | None] = mapped_column(Text)
+
+
+class ReleaseVersion(Base):
+    """Values a release had before an edit: written when title, summary, type or date change."""
+
+    __tablename__ = "release_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    summary_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    published_on: Mapped[date | None] = mapped_column(Date)
+    date_raw: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(64))
+    type_raw: Mapped[str | None] = mapped_column(Text)
+    type_source: Mapped[str | None] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The span these values were observed in, and the run that saw them replaced.
+    seen_from: Mapped[datetime]
+    seen_until: Mapped[datetime]
+    replaced_at: Mapped[datetime]
+    replaced_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+
+
+class ReleaseFacet(Base):
+    """A listing filter (`country=syria`) a release was seen under; one row per pair."""
+
+    __tablename__ = "release_facets"
+    __table_args__ = (Index(None, "facet"),)
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seen_at: Mapped[datetime]
+    first_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+
+
+class InvalidItem(Base):
+    """An item validation refused, kept with its reasons and raw values so nothing is lost."""
+
+    __tablename__ = "invalid_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)  # the raw URL as on the card, if any
+    reasons: Mapped[list[str]]
+    raw: Mapped[dict[str, Any]]
+    page_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A named recurring crawl for `archiver scheduler`: a cron expression or an interval."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        CheckConstraint("(cron IS NULL) <> (interval_seconds IS NULL)", name="cron_xor_interval"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    spider: Mapped[str] = mapped_column(String(100))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cron: Mapped[str | None] = mapped_column(String(100))
+    interval_seconds: Mapped[int | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    jitter_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
