@@ -1,0 +1,309 @@
+"""Render the demo dataset as amnestyusa.org listing pages, in the current or the previous layout.
+
+The markup follows the site notes: confirmed class names where they are known, a plausible
+reconstruction where they are not. The current layout writes text as UTF-8 and its pagination as
+absolute `https://www.amnestyusa.org/...` links (as WordPress does; the spider maps them onto the
+host it crawls); the previous layout writes non-ASCII as numeric entities and root-relative links.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, quote, urlsplit
+
+from archiver.demo.dataset import Dataset, DemoRelease
+
+CANONICAL = "https://www.amnestyusa.org"
+LAYOUT_NAMES = ("current", "previous")
+PRESS_EMAIL = "media@aiusa.org"
+
+ROBOTS_TXT = """\
+User-agent: *
+Disallow: /wp-admin/
+Disallow: /cdn-cgi/
+Allow: /wp-admin/admin-ajax.php
+
+Sitemap: https://www.amnestyusa.org/sitemap_index.xml
+"""
+
+
+def cf_encode(address: str, key: int = 0x5A) -> str:
+    """Cloudflare's e-mail obfuscation: the key byte, then every byte XOR key, as hex.
+
+    >>> cf_encode("a@b.c", key=0x10)
+    '1071507232733e73'
+    """
+    data = bytes([key]) + bytes(b ^ key for b in address.encode())
+    return data.hex()
+
+
+def listing_path(facet: str | None, page: int) -> str:
+    """The site's own URL (path and query) of a listing page.
+
+    >>> listing_path(None, 1), listing_path("country=syria", 6)
+    ('/news/', '/news/page/6/?country=syria')
+    >>> listing_path("country=russian-federation,ukraine", 2)
+    '/news/page/2/?country=russian-federation%2Cukraine'
+    """
+    path = "/news/" if page == 1 else f"/news/page/{page}/"
+    if not facet:
+        return path
+    query = "&".join(
+        f"{key}={quote(value, safe='')}"
+        for key, value in (part.split("=", 1) for part in facet.split("&"))
+    )
+    return f"{path}?{query}"
+
+
+def facet_of_query(query: str) -> str | None:
+    """The filter a request's query asks for, in the dataset's form; other parameters are ignored.
+
+    >>> facet_of_query("country=russian-federation%2Cukraine&lang=e")
+    'country=russian-federation,ukraine'
+    >>> facet_of_query("id=ENGUSA123&rss=recentnews") is None
+    True
+    """
+    params = parse_qs(query)
+    parts = [f"{key}={params[key][-1]}" for key in ("country", "issue") if params.get(key)]
+    return "&".join(parts) or None
+
+
+def _text(value: str, layout: str) -> str:
+    escaped = html.escape(value, quote=False).replace("\u00a0", "&nbsp;")
+    if layout == "previous":
+        return escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return escaped
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def release_href(release: DemoRelease) -> str:
+    """The link the card carries: relative, absolute www, bare host, or with tracking noise."""
+    if release.link == "www":
+        return CANONICAL + release.path
+    if release.link == "bare":
+        return "https://amnestyusa.org" + release.path
+    if release.link == "tracking":
+        return CANONICAL + release.path + "?utm_source=newsroom&utm_medium=listing#main"
+    return release.path
+
+
+def _summary_html(release: DemoRelease, layout: str) -> str:
+    body = _text(release.summary, layout)
+    if release.email:
+        data = cf_encode(release.email)
+        body += (
+            f'<a href="/cdn-cgi/l/email-protection#{data}" class="__cf_email__" '
+            f'data-cfemail="{data}">[email&#160;protected]</a>.'
+        )
+    return body
+
+
+def _card_current(release: DemoRelease) -> str:
+    parts = ['<div class="card-md h-full relative">']
+    if release.caption or release.image_alt:
+        parts.append(
+            f'<figure class="card-md--image wp-block-image"><img src="/wp-content/uploads/'
+            f'{release.slug[:20]}.jpg" alt="{_attr(release.image_alt)}" loading="lazy">'
+        )
+        if release.caption:
+            credit = (
+                f' <span class="credit">{_text(release.credit, "current")}</span>'
+                if release.credit
+                else ""
+            )
+            parts.append(
+                f'<figcaption class="wp-element-caption">{_text(release.caption, "current")}'
+                f"{credit}</figcaption>"
+            )
+        parts.append("</figure>")
+    if release.label:
+        icon = '<span class="screen-reader-text">Sheet of paper</span> ' if release.icon else ""
+        parts.append(f'<span class="card-md--tag utility-2xs uppercase">{icon}{release.label}</span>')
+    parts.append(
+        f'<a class="hocus-headline block" href="{_attr(release_href(release))}">'
+        f'<h3 class="utility-md">{_text(release.title, "current")}</h3></a>'
+    )
+    parts.append(f'<p class="body-xs mt-xs">{_summary_html(release, "current")}</p>')
+    if release.date_text:
+        parts.append(
+            '<p class="card-md--tag--hocus utility-2xs mt-xs text-gray-300">'
+            f"{release.date_text}</p>"
+        )
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _card_previous(release: DemoRelease) -> str:
+    parts = [f'<a class="row card-group d-flex mb-32" href="{_attr(release_href(release))}">']
+    if release.caption or release.image_alt:
+        parts.append(
+            f'<div class="col-md-4 card-image"><img class="card-img" src="/wp-content/uploads/'
+            f'{release.slug[:20]}.jpg" alt="{_attr(release.image_alt)}">'
+        )
+        if release.caption:
+            parts.append(f'<p class="caption">{_text(release.caption, "previous")}</p>')
+        if release.credit:
+            parts.append(f'<p class="credit">{_text(release.credit, "previous")}</p>')
+        parts.append("</div>")
+    parts.append('<div class="col-md-8 card-body">')
+    if release.label:
+        icon = (
+            '<img class="icon" src="/wp-content/themes/aiusa/icons/paper.svg" '
+            'alt="Sheet of paper"> '
+            if release.icon
+            else ""
+        )
+        parts.append(f'<span class="post-type">{icon}{release.label}</span>')
+    parts.append(
+        f'<h4 role="heading" aria-level="4">{_text(release.title, "previous")}</h4>'
+        f'<p class="body-3">{_summary_html(release, "previous")}</p>'
+    )
+    if release.date_text:
+        parts.append(f'<h5 role="heading" aria-level="5">{release.date_text}</h5>')
+    parts.append("</div></a>")
+    return "\n".join(parts)
+
+
+def _pagination(layout: str, facet: str | None, page: int, last: int) -> str:
+    def link(number: int) -> str:
+        path = listing_path(facet, number)
+        return CANONICAL + path if layout == "current" else path
+
+    if layout == "current":
+        items = ['<nav class="navigation pagination" aria-label="Posts">']
+        if page > 1:
+            items.append(f'<div class="prev"><a class="prev page-numbers" href="{_attr(link(page - 1))}">'
+                         "Previous</a></div>")
+        items.append(f'<span aria-current="page" class="page-numbers current">{page}</span>')
+        if page < last:
+            items.append(f'<a class="page-numbers" href="{_attr(link(last))}">{last}</a>')
+            items.append(f'<div class="next"><a class="next page-numbers" href="{_attr(link(page + 1))}">'
+                         "Next</a></div>")
+        items.append("</nav>")
+        return "\n".join(items)
+    items = ['<div class="pagination">']
+    if page > 1:
+        items.append(f'<a class="prev page-numbers" href="{_attr(link(page - 1))}">&laquo; Prev</a>')
+    items.append(f'<span class="page-numbers current">{page}</span>')
+    if page < last:
+        items.append(f'<a class="next page-numbers" href="{_attr(link(page + 1))}">Next &raquo;</a>')
+    items.append("</div>")
+    return "\n".join(items)
+
+
+def _chrome(layout: str, canonical_path: str, body: str) -> str:
+    email = cf_encode(PRESS_EMAIL, key=0x3C)
+    press = (
+        '<p class="body-sm">Members of the press: for interviews and statements, please write to '
+        f'<a href="/cdn-cgi/l/email-protection#{email}" class="__cf_email__" '
+        f'data-cfemail="{email}">[email&#160;protected]</a>.</p>'
+    )
+    if layout == "current":
+        main = (
+            '<main id="main"><div class="wp-block-post-content">\n'
+            '<section class="newsroom-header"><h1 class="utility-xl">Newsroom</h1>\n'
+            f"{press}</section>\n{body}\n</div></main>"
+        )
+    else:
+        main = (
+            '<div id="content" class="container news-archive">\n'
+            f'<h1 class="heading-1">Newsroom</h1>\n{press}\n{body}\n</div>'
+        )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en-US"><head><meta charset="UTF-8">\n'
+        "<title>Newsroom - Amnesty International USA</title>\n"
+        f'<link rel="canonical" href="{_attr(CANONICAL + canonical_path)}">\n'
+        "</head><body>\n"
+        '<header class="site-header"><nav class="main-nav"><a href="/">Amnesty International USA'
+        '</a> <a href="/issues/">Issues</a> <a href="/countries/">Countries</a> '
+        '<a href="/news/">Newsroom</a> <a href="/donate/">Donate</a></nav></header>\n'
+        f"{main}\n"
+        '<footer class="site-footer"><p>© Amnesty International USA. '
+        '<a href="/privacy-policy/">Privacy</a></p></footer>\n'
+        "</body></html>\n"
+    )
+
+
+def render_page(
+    layout: str, releases: list[DemoRelease], facet: str | None, page: int, last: int
+) -> str:
+    """One listing page with its cards and pagination."""
+    card = _card_current if layout == "current" else _card_previous
+    cards = "\n".join(card(release) for release in releases)
+    if layout == "current":
+        body = f'<div class="ts-grid-col-3-outline">\n{cards}\n</div>\n'
+    else:
+        body = f'<div class="news-list">\n{cards}\n</div>\n'
+    body += _pagination(layout, facet, page, last)
+    return _chrome(layout, listing_path(facet, page), body)
+
+
+def render_no_results(layout: str, facet: str | None) -> str:
+    """What the site shows for a filter with nothing in it: a 200 page without cards."""
+    return _chrome(layout, listing_path(facet, 1), '<p class="no-results">No results found.</p>')
+
+
+def render_not_found(layout: str) -> str:
+    """The site's 404 page (past the last page of a listing)."""
+    return _chrome(layout, "/404/", '<h2>Page not found</h2><p>Sorry, nothing here.</p>')
+
+
+@dataclass
+class SitePages:
+    """A whole rendered site: listing pages by (facet, page number), plus robots.txt."""
+
+    layout: str
+    pages: dict[tuple[str | None, int], bytes] = field(default_factory=dict)
+    robots_txt: str = ROBOTS_TXT
+
+    def last_page(self, facet: str | None) -> int:
+        """The number of pages a filter has (0 for an unknown filter)."""
+        return max((page for (key, page) in self.pages if key == facet), default=0)
+
+    def facets(self) -> list[str | None]:
+        """Every filter that has pages, the whole newsroom (None) first."""
+        keys = {key for key, _ in self.pages}
+        return sorted(keys, key=lambda key: (key is not None, key or ""))
+
+    def lookup(self, url_path: str) -> tuple[int, bytes]:
+        """The status and body the site answers for a request path (with query)."""
+        parts = urlsplit(url_path)
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        if path == "/robots.txt/":
+            return 200, self.robots_txt.encode()
+        segments = [s for s in path.split("/") if s]
+        page = None
+        if segments == ["news"]:
+            page = 1
+        elif len(segments) == 3 and segments[:2] == ["news", "page"] and segments[2].isdigit():
+            page = int(segments[2])
+        if page is None or page < 1:
+            return 404, render_not_found(self.layout).encode()
+        facet = facet_of_query(parts.query)
+        body = self.pages.get((facet, page))
+        if body is not None:
+            return 200, body
+        if page == 1 and self.last_page(facet) == 0:
+            return 200, render_no_results(self.layout, facet).encode()
+        return 404, render_not_found(self.layout).encode()
+
+
+def render_site(dataset: Dataset, layout: str = "current") -> SitePages:
+    """Every listing page of the dataset (the whole newsroom and each filter) in one layout."""
+    if layout not in LAYOUT_NAMES:
+        raise ValueError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUT_NAMES)})")
+    site = SitePages(layout=layout)
+    facets: set[str | None] = {None}
+    facets.update(facet for release in dataset.releases for facet in release.facets)
+    for facet in facets:
+        pages = dataset.pages(facet)
+        for number, releases in enumerate(pages, start=1):
+            site.pages[(facet, number)] = render_page(
+                layout, releases, facet, number, len(pages)
+            ).encode("utf-8")
+    return site

@@ -1,0 +1,135 @@
+"""Serve a copy of the demo site on 127.0.0.1 (port 0 = a free port), in a background thread.
+
+Used by `archiver serve-demo`, `archiver demo`, the tests and the benchmarks. It answers like the
+real site: listing pages, robots.txt, 404 past the last page, a 200 page without cards for an
+empty filter. It also supports what tests need to stage scenarios: swapping the content while
+running (`server.site = ...`), a delay per answer (a slow site), ETag / Last-Modified with 304
+answers, and a record of the paths requested.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from archiver.demo.render import SitePages
+
+LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _DemoHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        demo = self.server.demo
+        demo.record(self.path)
+        if demo.delay:
+            time.sleep(demo.delay)
+        status, body = demo.site.lookup(self.path)
+        is_robots = self.path.split("?")[0] == "/robots.txt"
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if status == 200 and self.headers.get("If-None-Match") == etag:
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(status)
+        ctype = "text/plain; charset=utf-8" if is_robots else "text/html; charset=UTF-8"
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 200:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", LAST_MODIFIED)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        if self.server.demo.verbose:
+            super().log_message(format, *args)
+
+
+class _DemoHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    demo: DemoServer
+
+
+class DemoServer:
+    """A local copy of the site on 127.0.0.1; use as a context manager.
+
+    >>> from archiver.demo.build import load_site
+    >>> with DemoServer(load_site("current")) as server:
+    ...     server.base_url.startswith("http://127.0.0.1:")
+    True
+    """
+
+    def __init__(
+        self,
+        site: SitePages | None = None,
+        *,
+        layout: str = "current",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        verbose: bool = False,
+    ) -> None:
+        if site is None:
+            from archiver.demo.build import load_site
+
+            site = load_site(layout)
+        self.site = site
+        self.delay = delay
+        self.verbose = verbose
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._httpd = _DemoHTTPServer((host, port), _Handler)
+        self._httpd.demo = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`, to pass as the spider's `base_url`."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def record(self, path: str) -> None:
+        """Remember a requested path (tests read `requests`)."""
+        with self._lock:
+            self.requests.append(path)
+
+    def start(self) -> DemoServer:
+        """Serve in a daemon thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="demo-site", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

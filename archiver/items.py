@@ -1,0 +1,92 @@
+"""The shapes data takes on its way from a listing page to the archive.
+
+`RawCard` is what an extractor reads off one listing card: strings exactly as on the page, never
+cleaned, so that a card can be re-parsed and audited later. `ReleaseItem` is what the spider yields:
+the raw card plus where it was found (source, facet, page); the normalise pipeline fills in the
+clean, typed fields. One flat dataclass keeps `scrapy crawl -O out.csv` readable: raw and clean
+values sit side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(slots=True)
+class RawCard:
+    """One card of a listing page, as the extractor found it (no cleaning at all)."""
+
+    url: str  # absolute release URL: the card's href joined with the page URL
+    href: str  # the href attribute exactly as in the markup
+    title: str
+    summary: str
+    summary_html: str  # inner HTML of the summary (keeps Cloudflare e-mail markup for decoding)
+    date: str
+    label: str  # type label with any icon text ("Sheet of paper Report"); "" when absent
+    image_alt: str
+    caption: str
+    credit: str
+    position: int  # 1-based position of the card on its page
+    page_url: str
+    layout: str  # which markup layout matched: "current" or "previous"
+
+
+@dataclass
+class ReleaseItem:
+    """A listing card travelling through the pipelines (raw fields in, clean fields out)."""
+
+    source: str
+    facet: str | None  # the filter crawled, e.g. "country=syria"; None on the unfiltered listing
+    page_url: str  # the listing page actually fetched (provenance)
+    position: int
+    layout: str
+    url_raw: str
+    title_raw: str
+    summary_raw: str
+    summary_html: str
+    date_raw: str
+    type_raw: str
+    image_alt: str = ""
+    caption: str = ""
+    credit: str = ""
+    fetched_at: datetime | None = None
+    # Filled by pipelines.normalize.NormalizePipeline.
+    url: str | None = None  # canonical release URL on the source's canonical origin
+    title: str | None = None
+    summary: str | None = None
+    summary_truncated: bool | None = None
+    published_on: date | None = None
+    type: str | None = None
+    type_source: str | None = None  # "label", "url" or None
+    content_hash: str | None = None
+    # Filled by pipelines.validate.ValidatePipeline: reasons the item was refused, if any.
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_card(
+        cls,
+        card: RawCard,
+        *,
+        source: str,
+        facet: str | None,
+        fetched_at: datetime | None = None,
+    ) -> ReleaseItem:
+        """Wrap an extractor's card with where it was found."""
+        return cls(
+            source=source,
+            facet=facet,
+            page_url=card.page_url,
+            position=card.position,
+            layout=card.layout,
+            url_raw=card.url,
+            title_raw=card.title,
+            summary_raw=card.summary,
+            summary_html=card.summary_html,
+            date_raw=card.date,
+            type_raw=card.label,
+            image_alt=card.image_alt,
+            caption=card.caption,
+            credit=card.credit,
+            fetched_at=fetched_at,
+        )

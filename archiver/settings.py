@@ -1,0 +1,45 @@
+"""Scrapy settings for the archiver (scrapy.cfg points here).
+
+Defaults are polite, as a server operator expects from a crawler that runs for months: robots.txt
+obeyed, AutoThrottle on, an identifying User-Agent with a contact URL, retries, no offsite requests.
+Archiver components read their own `ARCHIVER_*` settings; every one of them can be overridden
+with `-s NAME=VALUE` or, for the database and data folder, the environment (see archiver.config).
+"""
+
+from archiver import __version__
+
+BOT_NAME = "archiver"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Who we are and how to reach us: site operators read this in their logs.
+ARCHIVER_CONTACT_URL = "https://github.com/archiver-project/archiver"
+USER_AGENT = f"archiver/{__version__} (+{ARCHIVER_CONTACT_URL})"
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_TIMEOUT = 30
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# The spider relies on Scrapy's OffsiteMiddleware (allowed_domains from base_url), on by default.
+SPIDER_MIDDLEWARES: dict[str, int] = {}
+
+ITEM_PIPELINES: dict[str, int] = {}
+
+EXTENSIONS: dict[str, int] = {}
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Where data goes; None means "ask archiver.config" (environment, then defaults).
+ARCHIVER_DATABASE_URL = None
+ARCHIVER_DATA_DIR = None
