@@ -1,0 +1,67 @@
+"""Text cleaning shared by every field: markup out, Unicode NFC, whitespace collapsed.
+
+Raw fields are already text (parsel decoded entities and dropped real tags), but WordPress leaves
+literal `&#8217;`, `&amp;` or `<em>` inside titles and summaries now and then. Removing them once is
+not enough (`&amp;lt;` becomes `&lt;`), so `clean_text` repeats its steps until nothing changes:
+that makes it idempotent, which the pipelines rely on when an item is normalised twice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from w3lib.html import remove_tags, replace_entities
+
+# Python's `\s` already covers the no-break space, thin spaces, ideographic space and line breaks;
+# the zero-width characters are not whitespace for `re` but are just as invisible in a title.
+_WHITESPACE_RE = re.compile(r"[\s\u200b\u2060\ufeff]+")
+# Control characters other than whitespace: invisible, and PostgreSQL refuses NUL in text.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+# Block-level tags separate words; inline ones (`<em>`) must not add a space inside a word.
+_BLOCK_TAG_RE = re.compile(r"<\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th)\b[^<>]*>", re.I)
+_MAX_ROUNDS = 20
+
+
+def collapse_whitespace(text: str) -> str:
+    """Every run of whitespace (no-break spaces and zero-width spaces too) becomes one space.
+
+    >>> collapse_whitespace("  Syria:\\u00a0 war\\ncrimes\\u200b ")
+    'Syria: war crimes'
+    """
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def strip_markup(text: str) -> str:
+    """Tags and entities left inside text removed, once (see `clean_text` for the fixpoint).
+
+    Unknown entities (`AT&T`, `&bogus;`) are kept as written: they are text, not markup.
+
+    >>> strip_markup("Syria&#8217;s <em>war</em>&nbsp;crimes<br>AT&T")
+    'Syria’s war\\xa0crimes AT&T'
+    """
+    if "<" in text:
+        text = remove_tags(_BLOCK_TAG_RE.sub(" ", text))
+    if "&" in text:
+        text = replace_entities(text, remove_illegal=False)
+    return _CONTROL_RE.sub("", text)
+
+
+def clean_text(text: str | None) -> str:
+    """Markup removed, NFC, whitespace collapsed and trimmed, repeated until stable.
+
+    Curly quotes, dashes, accents and `#` are text and stay.
+
+    >>> clean_text("  &amp;lt;b&amp;gt;Caf\\u0065\\u0301 \\u201cquoted\\u201d \\u2013 #Syria  ")
+    'Café “quoted” – #Syria'
+    >>> clean_text(None)
+    ''
+    """
+    if not text:
+        return ""
+    for _ in range(_MAX_ROUNDS):
+        cleaned = collapse_whitespace(strip_markup(unicodedata.normalize("NFC", text)))
+        if cleaned == text:
+            break
+        text = cleaned
+    return text

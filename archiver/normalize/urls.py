@@ -1,0 +1,147 @@
+"""Release URLs: absolute, https, no fragment or tracking, canonical; the deduplication key.
+
+A release's identity is its URL on the source's canonical origin (`https://www.amnestyusa.org`),
+whichever host served the listing: the bare host, a mirror subdomain, or a local copy of the site
+(the demo server, reached through the spider's `base_url`). The listing page actually fetched is
+kept on the item (`page_url`) as provenance, so nothing is lost by rewriting the host here.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+from archiver.sources import Source
+
+# Parameters that say how a reader arrived, never which page they read.
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "ref_src",
+    }
+)
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "hsa_")
+# Browsers drop ASCII tabs and newlines anywhere in a URL (WHATWG URL standard); markup has them.
+_URL_NOISE_RE = re.compile(r"[\t\n\r]")
+_MAX_ROUNDS = 5
+
+
+def is_tracking_param(name: str) -> bool:
+    """Whether a query parameter only tracks the visit.
+
+    >>> is_tracking_param("utm_source"), is_tracking_param("UTM_Medium"), is_tracking_param("page")
+    (True, True, False)
+    """
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def strip_tracking(query: str) -> str:
+    """The query string without tracking parameters (order and blank values otherwise kept).
+
+    >>> strip_tracking("utm_source=twitter&id=7&fbclid=abc&q=")
+    'id=7&q='
+    """
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(name, value) for name, value in pairs if not is_tracking_param(name)])
+
+
+def _origin_path(url: str, base_url: str | None) -> str | None:
+    """The part of `url` below `base_url` as an absolute path, when `url` is under it."""
+    if not base_url:
+        return None
+    base = urlsplit(base_url)
+    target = urlsplit(url)
+    if (base.scheme, base.netloc.lower()) != (target.scheme, target.netloc.lower()):
+        return None
+    prefix = base.path.rstrip("/")
+    if target.path == prefix or target.path.startswith(prefix + "/"):
+        return target.path[len(prefix) :] or "/"
+    return None
+
+
+def _canonical_once(
+    url: str, source: Source, page_url: str | None, base_url: str | None
+) -> str | None:
+    text = _URL_NOISE_RE.sub("", url).strip()
+    if not text:
+        return None
+    try:
+        absolute = urljoin(page_url, text) if page_url else text
+        parts = urlsplit(absolute)
+        port = parts.port  # raises ValueError for an impossible port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    path = parts.path or "/"
+    page_netloc = urlsplit(page_url).netloc.lower() if page_url else None
+    rebased = _origin_path(absolute, base_url)
+    if rebased is not None:
+        # A local copy of the site: its root stands for the canonical origin.
+        origin, path = source.canonical_origin, rebased
+    elif source.owns_host(host) or parts.netloc.lower() == page_netloc:
+        # The source itself, a mirror, or the very host that served this listing.
+        origin = source.canonical_origin
+    else:
+        # A release on another site: keep its host, but over https.
+        origin = f"https://{host}" + (f":{port}" if port not in (None, 80, 443) else "")
+    if origin == source.canonical_origin and not path.endswith("/"):
+        last = path.rsplit("/", 1)[-1]
+        if "." not in last:  # WordPress permalinks end in a slash and redirect to it
+            path += "/"
+    candidate = urlunsplit(("", "", path, strip_tracking(parts.query), ""))
+    try:
+        return canonicalize_url(origin + candidate, keep_fragments=False)
+    except ValueError:
+        return None
+
+
+def canonical_release_url(
+    url: str | None,
+    source: Source,
+    page_url: str | None = None,
+    base_url: str | None = None,
+) -> str | None:
+    """The release's identity URL, or None when `url` is not a usable http(s) URL.
+
+    `page_url` (the listing fetched) resolves relative links and tells which host served the
+    listing; `base_url` is the root of a local copy of the site, when one was crawled.
+
+    >>> from archiver.sources import AMNESTYUSA as S
+    >>> canonical_release_url("http://amnestyusa.org/press-releases/x?utm_source=tw#top", S)
+    'https://www.amnestyusa.org/press-releases/x/'
+    >>> canonical_release_url("/reports/y/", S, page_url="https://mirror.amnestyusa.org/news/")
+    'https://www.amnestyusa.org/reports/y/'
+    >>> canonical_release_url("http://127.0.0.1:8080/site/updates/z/?b=2&a=1", S,
+    ...                       base_url="http://127.0.0.1:8080/site/")
+    'https://www.amnestyusa.org/updates/z/?a=1&b=2'
+    >>> canonical_release_url("mailto:press@aiusa.org", S) is None
+    True
+    """
+    if not url:
+        return None
+    result: str | None = url
+    for _ in range(_MAX_ROUNDS):
+        previous = result
+        result = _canonical_once(previous, source, page_url, base_url)
+        if result is None or result == previous:
+            break
+    return result
