@@ -33,9 +33,14 @@ TELNETCONSOLE_ENABLED = False
 # The spider relies on Scrapy's OffsiteMiddleware (allowed_domains from base_url), on by default.
 SPIDER_MIDDLEWARES: dict[str, int] = {}
 
-ITEM_PIPELINES: dict[str, int] = {}
+ITEM_PIPELINES: dict[str, int] = {
+    "pipelines.normalize.NormalizePipeline": 300,
+    "pipelines.validate.ValidatePipeline": 400,
+}
 
-EXTENSIONS: dict[str, int] = {}
+EXTENSIONS: dict[str, int] = {
+    "archiver.quarantine.JsonlQuarantine": 500,
+}
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -1,0 +1,1 @@
+"""Item pipelines of the archiver (registered in archiver/settings.py)."""
