@@ -17,7 +17,10 @@ from archiver.config import database_url
 from archiver.db.engine import make_engine
 from archiver.db.models import Base, UTCDateTime
 
-config = context.config
+try:
+    config = context.config
+except AttributeError:  # imported outside Alembic (pytest --doctest-modules): nothing to run
+    config = None
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
@@ -50,6 +53,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    assert config is not None
     connection = config.attributes.get("connection")
     if connection is not None:
         _run_on(connection)
@@ -62,7 +66,9 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-if context.is_offline_mode():
+if config is None:
+    pass
+elif context.is_offline_mode():
     run_migrations_offline()
 else:
     run_migrations_online()

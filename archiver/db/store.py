@@ -1,0 +1,433 @@
+"""The store layer: write batches of normalised releases into the archive, once each, with history.
+
+For every release in a batch the store decides, against what the archive already holds:
+
+- new URL (per source) → a new `releases` row;
+- same `content_hash` → only `last_seen_at`, `last_run_id` and `last_page_url` move;
+- different `content_hash` (title, summary, type or date changed) → the old values go to a
+  `release_versions` row and the release takes the new ones;
+- and in every case the facet it was seen under is merged into `release_facets`.
+
+A release seen again in the same run (under another filter, or on a page that shifted while the
+crawl paginated) counts once: `ReleaseStore` remembers what its run already counted.
+
+One batch is one serialised write transaction (`write_transaction`): SQLite's write lock or the
+PostgreSQL advisory lock makes "read what is there, then write" atomic across processes, so two
+crawls writing at once neither duplicate rows nor miscount. The release write itself is the
+dialect's `INSERT … ON CONFLICT (source, url) DO UPDATE`, whose SET only takes the new content
+when the stored hash differs, so the statement stays correct even for a writer that does not
+hold the lock. Nothing here knows about Scrapy: it takes `ReleaseItem`s (or anything with their
+attributes) and plain `QuarantinedItem`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, Table, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from archiver.db.engine import write_transaction
+from archiver.db.models import (
+    CrawlRun,
+    InvalidItem,
+    Release,
+    ReleaseFacet,
+    ReleaseVersion,
+    utcnow,
+)
+from archiver.normalize.hashing import content_hash
+
+#: Columns whose change makes a new version (plus the raw strings they were read from).
+CONTENT_COLUMNS = (
+    "title",
+    "summary",
+    "summary_truncated",
+    "published_on",
+    "date_raw",
+    "type",
+    "type_raw",
+    "type_source",
+    "content_hash",
+)
+
+# Keeps IN (...) lists well under every dialect's bound-parameter limit.
+_IN_CHUNK = 900
+
+RELEASES: Table = Release.__table__  # type: ignore[assignment]
+FACETS: Table = ReleaseFacet.__table__  # type: ignore[assignment]
+VERSIONS: Table = ReleaseVersion.__table__  # type: ignore[assignment]
+INVALID: Table = InvalidItem.__table__  # type: ignore[assignment]
+RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
+
+
+class StorableRelease(Protocol):
+    """What the store reads from an item (archiver.items.ReleaseItem has all of it)."""
+
+    source: str
+    url: str | None
+    title: str | None
+    summary: str | None
+    summary_truncated: bool | None
+    published_on: Any
+    date_raw: str
+    type: str | None
+    type_raw: str
+    type_source: str | None
+    content_hash: str | None
+    facet: str | None
+    page_url: str
+    fetched_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """An item validation refused, as the store keeps it (`invalid_items`)."""
+
+    source: str
+    url: str | None
+    reasons: tuple[str, ...]
+    raw: dict[str, Any]
+    page_url: str | None
+
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two refusals "the same item" within one run (not the page: facets).
+
+        `raw` is either the raw fields themselves or a quarantine record holding them under
+        "raw" (archiver.quarantine.quarantine_record).
+        """
+        fields = self.raw.get("raw", self.raw)
+        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
+
+
+@dataclass(slots=True)
+class StoreCounts:
+    """What a batch (or a whole run) did to the archive."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0  # seen again in the same run: not counted again
+    invalid: int = 0
+    versions: int = 0  # version rows written (an edit seen in the same run still keeps history)
+    facets_added: int = 0
+
+    @property
+    def seen(self) -> int:
+        """Distinct releases seen (new + updated + unchanged)."""
+        return self.new + self.updated + self.unchanged
+
+    def __add__(self, other: StoreCounts) -> StoreCounts:
+        return StoreCounts(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain counts, e.g. for `crawler.stats`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One distinct release of a batch: the last item wins, facets and pages are merged."""
+
+    item: StorableRelease
+    first_page_url: str
+    facets: set[str] = field(default_factory=set)
+
+
+Key = tuple[str, str]
+
+
+def _content_hash(item: StorableRelease) -> str:
+    # The normalise pipeline sets it; computing it here keeps the store usable on its own.
+    return item.content_hash or content_hash(item.title, item.summary, item.type, item.published_on)
+
+
+def _aware(moment: datetime | None, default: datetime) -> datetime:
+    if moment is None:
+        return default
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _dialect_insert(connection: Connection) -> Callable[[Table], Insert]:
+    name = connection.dialect.name
+    if name == "sqlite":
+        return sqlite.insert  # type: ignore[return-value]
+    if name == "postgresql":
+        return postgresql.insert  # type: ignore[return-value]
+    raise NotImplementedError(f"the archive supports SQLite and PostgreSQL, not {name}")
+
+
+def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _upsert_releases(insert: Callable[[Table], Insert]) -> Any:
+    stmt = insert(RELEASES)
+    excluded = stmt.excluded  # type: ignore[attr-defined]
+    changed = RELEASES.c.content_hash != excluded.content_hash
+    content = {
+        name: case((changed, excluded[name]), else_=RELEASES.c[name]) for name in CONTENT_COLUMNS
+    }
+    return stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[RELEASES.c.source, RELEASES.c.url],
+        set_={
+            **content,
+            "content_since": case(
+                (changed, excluded.content_since), else_=RELEASES.c.content_since
+            ),
+            "last_seen_at": excluded.last_seen_at,
+            "last_run_id": excluded.last_run_id,
+            "last_page_url": excluded.last_page_url,
+        },
+    ).returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url)
+
+
+def _dedupe(items: Iterable[StorableRelease]) -> dict[Key, _Pending]:
+    pending: dict[Key, _Pending] = {}
+    for item in items:
+        if not item.url:
+            raise ValueError(f"release without a url reached the store: {item!r}")
+        key = (item.source, item.url)
+        entry = pending.get(key)
+        if entry is None:
+            entry = pending[key] = _Pending(item=item, first_page_url=item.page_url)
+        else:
+            entry.item = item
+        if item.facet:
+            entry.facets.add(item.facet)
+    return pending
+
+
+def _existing(connection: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
+    by_source: dict[str, list[str]] = {}
+    for source, url in keys:
+        by_source.setdefault(source, []).append(url)
+    found: dict[Key, Any] = {}
+    columns = [
+        RELEASES.c.id,
+        RELEASES.c.source,
+        RELEASES.c.url,
+        RELEASES.c.last_seen_at,
+        RELEASES.c.content_since,
+        *(RELEASES.c[name] for name in CONTENT_COLUMNS),
+    ]
+    for source, urls in by_source.items():
+        for chunk in _chunks(urls):
+            rows = connection.execute(
+                select(*columns).where(RELEASES.c.source == source, RELEASES.c.url.in_(chunk))
+            )
+            for row in rows:
+                found[(row.source, row.url)] = row
+    return found
+
+
+def _existing_facets(connection: Connection, release_ids: Sequence[int]) -> set[tuple[int, str]]:
+    known: set[tuple[int, str]] = set()
+    for chunk in _chunks(release_ids):
+        rows = connection.execute(
+            select(FACETS.c.release_id, FACETS.c.facet).where(FACETS.c.release_id.in_(chunk))
+        )
+        known.update((row.release_id, row.facet) for row in rows)
+    return known
+
+
+def write_releases(
+    connection: Connection,
+    items: Iterable[StorableRelease],
+    *,
+    run_id: int | None,
+    already_seen: set[Key] | frozenset[Key] = frozenset(),
+    now: datetime | None = None,
+) -> tuple[StoreCounts, set[Key]]:
+    """Write `items` in the current transaction; returns the counts and the keys written.
+
+    `already_seen` holds the (source, url) keys this run has counted in earlier batches; they
+    are written again (last_seen, facets, an edit's history) but counted as `duplicate`. Call it
+    inside `write_transaction` so that the read-then-write is not raced by another writer.
+    """
+    now = _aware(now, utcnow()) if now else utcnow()
+    pending = _dedupe(items)
+    counts = StoreCounts()
+    if not pending:
+        return counts, set()
+    existing = _existing(connection, pending)
+
+    release_rows: list[dict[str, Any]] = []
+    version_rows: list[dict[str, Any]] = []
+    for key, entry in pending.items():
+        item = entry.item
+        seen_at = _aware(item.fetched_at, now)
+        content_hash = _content_hash(item)
+        release_rows.append(
+            {
+                "source": item.source,
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "summary_truncated": bool(item.summary_truncated),
+                "published_on": item.published_on,
+                "date_raw": item.date_raw,
+                "type": item.type,
+                "type_raw": item.type_raw,
+                "type_source": item.type_source,
+                "content_hash": content_hash,
+                "first_seen_at": seen_at,
+                "last_seen_at": seen_at,
+                "content_since": seen_at,
+                "first_run_id": run_id,
+                "last_run_id": run_id,
+                "first_page_url": entry.first_page_url,
+                "last_page_url": item.page_url,
+            }
+        )
+        old = existing.get(key)
+        duplicate = key in already_seen
+        if old is not None and old.content_hash != content_hash:
+            version_rows.append(
+                {
+                    "release_id": old.id,
+                    **{name: getattr(old, name) for name in CONTENT_COLUMNS},
+                    "seen_from": old.content_since,
+                    "seen_until": old.last_seen_at,
+                    "replaced_at": now,
+                    "replaced_run_id": run_id,
+                }
+            )
+        if duplicate:
+            counts.duplicate += 1
+        elif old is None:
+            counts.new += 1
+        elif old.content_hash != content_hash:
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+
+    insert = _dialect_insert(connection)
+    written = connection.execute(_upsert_releases(insert), release_rows).all()
+    ids = {(row.source, row.url): row.id for row in written}
+
+    if version_rows:
+        connection.execute(insert(VERSIONS), version_rows)
+        counts.versions = len(version_rows)
+
+    known_facets = _existing_facets(connection, [old.id for old in existing.values()])
+    facet_rows = [
+        {"release_id": ids[key], "facet": facet, "first_seen_at": now, "first_run_id": run_id}
+        for key, entry in pending.items()
+        for facet in sorted(entry.facets)
+        if (ids[key], facet) not in known_facets
+    ]
+    if facet_rows:
+        added = connection.execute(
+            insert(FACETS)
+            .on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[FACETS.c.release_id, FACETS.c.facet]
+            )
+            .returning(FACETS.c.release_id),
+            facet_rows,
+        ).all()
+        counts.facets_added = len(added)
+    return counts, set(pending)
+
+
+def write_invalid(
+    connection: Connection,
+    items: Iterable[QuarantinedItem],
+    *,
+    run_id: int | None,
+    now: datetime | None = None,
+) -> int:
+    """Keep refused items in `invalid_items`; returns how many rows were written."""
+    now = now or utcnow()
+    rows = [
+        {
+            "run_id": run_id,
+            "source": item.source,
+            "url": item.url,
+            "reasons": list(item.reasons),
+            "raw": item.raw,
+            "page_url": item.page_url,
+            "created_at": now,
+        }
+        for item in items
+    ]
+    if rows:
+        connection.execute(INVALID.insert(), rows)
+    return len(rows)
+
+
+def record_progress(
+    connection: Connection, run_id: int, totals: StoreCounts, now: datetime | None = None
+) -> None:
+    """Store a run's counts so far and touch its heartbeat (a killed run keeps what it did)."""
+    connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id == run_id)
+        .values(
+            updated_at=now or utcnow(),
+            items_seen=totals.seen,
+            items_new=totals.new,
+            items_updated=totals.updated,
+            items_unchanged=totals.unchanged,
+            items_invalid=totals.invalid,
+        )
+    )
+
+
+class ReleaseStore:
+    """Writes one run's batches, one transaction each, and keeps the run's running totals.
+
+    Remembers which releases and refusals the run already counted (an item seen twice in one
+    run counts once). Not thread-safe: one store per run, used from one thread.
+    """
+
+    def __init__(self, engine: Engine, run_id: int | None = None) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.totals = StoreCounts()
+        self._seen: set[Key] = set()
+        self._seen_invalid: set[tuple[Any, ...]] = set()
+
+    def write_batch(
+        self,
+        items: Iterable[StorableRelease],
+        invalid: Iterable[QuarantinedItem] = (),
+        *,
+        now: datetime | None = None,
+    ) -> StoreCounts:
+        """Write one batch in one transaction; returns what this batch did."""
+        now = now or utcnow()
+        fresh_invalid: dict[tuple[Any, ...], QuarantinedItem] = {}
+        for refused in invalid:
+            identity = refused.identity()
+            if identity not in self._seen_invalid:
+                fresh_invalid.setdefault(identity, refused)
+        with write_transaction(self.engine) as connection:
+            counts, keys = write_releases(
+                connection, items, run_id=self.run_id, already_seen=self._seen, now=now
+            )
+            counts.invalid = write_invalid(
+                connection, fresh_invalid.values(), run_id=self.run_id, now=now
+            )
+            totals = self.totals + counts
+            if self.run_id is not None:
+                record_progress(connection, self.run_id, totals, now)
+        # Only after the commit: a failed batch must be counted when it is retried.
+        self._seen |= keys
+        self._seen_invalid |= fresh_invalid.keys()
+        self.totals = totals
+        return counts
+
+    def heartbeat(self, now: datetime | None = None) -> None:
+        """Touch the run's `updated_at` when there was nothing to write."""
+        if self.run_id is None:
+            return
+        with write_transaction(self.engine) as connection:
+            record_progress(connection, self.run_id, self.totals, now)

@@ -1,0 +1,1 @@
+"""Pytest plugin modules loaded from tests/conftest.py."""
