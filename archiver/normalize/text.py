@@ -13,38 +13,38 @@ import unicodedata
 
 from w3lib.html import remove_tags, replace_entities
 
-# Python's `\s` already covers the no-break space, thin spaces, ideographic space and line breaks;
-# the zero-width characters are not whitespace for `re` but are just as invisible in a title.
-_WHITESPACE_RE = re.compile(r"[\s\u200b\u2060\ufeff]+")
-# Control characters other than whitespace: invisible, and PostgreSQL refuses NUL in text.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+# Python's `\s` already covers the no-break space, thin spaces, ideographic space and line breaks.
+_WHITESPACE_RE = re.compile(r"\s+")
+# Control characters other than whitespace (PostgreSQL refuses NUL in text) and zero-width
+# spaces and BOMs, which editors leave inside words as line-break hints: removed, not spaced.
+_INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\u200b\u2060\ufeff]")
 # Block-level tags separate words; inline ones (`<em>`) must not add a space inside a word.
 _BLOCK_TAG_RE = re.compile(r"<\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th)\b[^<>]*>", re.I)
 _MAX_ROUNDS = 20
 
 
 def collapse_whitespace(text: str) -> str:
-    """Every run of whitespace (no-break spaces and zero-width spaces too) becomes one space.
+    """Every run of whitespace (no-break and thin spaces too) becomes one space.
 
-    >>> collapse_whitespace("  Syria:\\u00a0 war\\ncrimes\\u200b ")
+    >>> collapse_whitespace("  Syria:\\u00a0 war\\ncrimes\\u2009 ")
     'Syria: war crimes'
     """
     return _WHITESPACE_RE.sub(" ", text).strip()
 
 
 def strip_markup(text: str) -> str:
-    """Tags and entities left inside text removed, once (see `clean_text` for the fixpoint).
+    """Tags, entities and invisible characters removed, once (`clean_text` repeats it).
 
     Unknown entities (`AT&T`, `&bogus;`) are kept as written: they are text, not markup.
 
-    >>> strip_markup("Syria&#8217;s <em>war</em>&nbsp;crimes<br>AT&T")
+    >>> strip_markup("Syria&#8217;s <em>war</em>&nbsp;crimes<br>AT&T\\u200b")
     'Syria’s war\\xa0crimes AT&T'
     """
     if "<" in text:
         text = remove_tags(_BLOCK_TAG_RE.sub(" ", text))
     if "&" in text:
         text = replace_entities(text, remove_illegal=False)
-    return _CONTROL_RE.sub("", text)
+    return _INVISIBLE_RE.sub("", text)
 
 
 def clean_text(text: str | None) -> str:

@@ -1,0 +1,158 @@
+"""Properties every normaliser keeps on arbitrary text: idempotent, never raises, grounded dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from archiver.normalize.dates import parse_date
+from archiver.normalize.summaries import normalize_summary
+from archiver.normalize.text import clean_text
+from archiver.normalize.titles import normalize_title
+from archiver.normalize.types import clean_label, match_label, normalize_type
+from archiver.normalize.urls import canonical_release_url
+from archiver.sources import AMNESTYUSA
+
+# Arbitrary text, biased towards what makes these functions work hard: markup, entities,
+# whitespace of every kind, combining marks, ellipses and the site's date words.
+ALPHABET = st.sampled_from(
+    [
+        *"<>&#;/=\"' .…\u00a0\u2009\u200b\t\nab1209,:-",
+        "\u0301",
+        "\u0338",
+        "&amp;",
+        "&lt;",
+        "&#8217;",
+        "<b>",
+        "</a>",
+        "&nbsp;",
+        "...",
+        "June",
+    ]
+)
+MARKUP_TEXT = st.lists(ALPHABET, max_size=40).map("".join)
+ANY_TEXT = st.one_of(st.text(max_size=80), MARKUP_TEXT)
+DATE_TEXT = st.one_of(
+    ANY_TEXT,
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(
+        lambda d: d.strftime("%B %-d, %Y")
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                "June",
+                "Jun",
+                "16",
+                "5",
+                "2017",
+                "17",
+                "06",
+                ",",
+                " ",
+                "/",
+                "-",
+                "Tuesday",
+                "ago",
+                "3",
+            ]
+        ),
+        max_size=8,
+    ).map("".join),
+)
+URL_TEXT = st.one_of(
+    ANY_TEXT,
+    st.builds(
+        "{}://{}/{}?{}#{}".format,
+        st.sampled_from(["http", "https", "HTTPS", "ftp", ""]),
+        st.sampled_from(["www.amnestyusa.org", "amnestyusa.org", "127.0.0.1:8080", "ex.org", ""]),
+        st.text(max_size=20),
+        st.text(max_size=20),
+        st.text(max_size=5),
+    ),
+)
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+MONTH_NAMES = [date(2000, m, 1).strftime("%B").lower() for m in range(1, 13)]
+
+
+@FAST
+@given(ANY_TEXT)
+@example("&amp;lt;b&amp;gt;")
+@example("e<b>\u0301</b>")
+def test_clean_text_is_idempotent(text: str) -> None:
+    once = clean_text(text)
+    assert clean_text(once) == once
+    assert once == once.strip() and "  " not in once
+
+
+@FAST
+@given(ANY_TEXT)
+def test_title_is_idempotent(text: str) -> None:
+    once = normalize_title(text)
+    assert normalize_title(once) == once
+
+
+@FAST
+@given(ANY_TEXT, st.one_of(st.just(""), ANY_TEXT))
+@example("&amp…", "")
+@example("a... \u2026 ...", "")
+def test_summary_is_idempotent(raw: str, html: str) -> None:
+    once = normalize_summary(raw, html)
+    again = normalize_summary(once.text)
+    assert again.text == once.text
+    assert not again.truncated  # the marker is gone, so a second pass sees a complete text
+    assert not once.text.endswith(("…", "..."))
+
+
+@FAST
+@given(ANY_TEXT, st.one_of(st.none(), URL_TEXT))
+def test_type_is_idempotent(label: str, url: str | None) -> None:
+    result = normalize_type(label, url, AMNESTYUSA)
+    assert result.source in ("label", "url", None)
+    if result.name is not None and result.name != "Other":
+        # a matched type read back as a label names itself
+        assert match_label(result.name) == result.name
+    assert clean_label(clean_label(label)) == clean_label(label)
+
+
+@FAST
+@given(
+    URL_TEXT,
+    st.sampled_from([None, "https://www.amnestyusa.org/news/", "http://127.0.0.1:8080/news/"]),
+)
+def test_url_is_idempotent(raw: str, page_url: str | None) -> None:
+    once = canonical_release_url(raw, AMNESTYUSA, page_url=page_url)
+    if once is not None:
+        assert canonical_release_url(once, AMNESTYUSA, page_url=page_url) == once
+        assert once.startswith("https://") and "#" not in once and "utm_" not in once.lower()
+
+
+def _written_in(number: int, text: str) -> bool:
+    return re.search(rf"(?<!\d)0?{number}(?!\d)", text) is not None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DATE_TEXT)
+@example("yesterday")
+@example("Jun 5 17")
+@example("1497571200")
+def test_date_is_grounded_in_the_raw_string(raw: str) -> None:
+    parsed = parse_date(raw)
+    if parsed is None:
+        return
+    text = clean_text(raw).lower()
+    assert str(parsed.year) in text
+    assert _written_in(parsed.day, text)
+    month = MONTH_NAMES[parsed.month - 1]
+    assert month[:3] in text or _written_in(parsed.month, text)
+    # idempotent in the sense that matters: the ISO form of the result parses to itself
+    assert parse_date(parsed.isoformat()) == parsed
+
+
+@given(st.dates(min_value=date(1961, 1, 1), max_value=date(2100, 12, 31)))
+def test_site_format_round_trips(day: date) -> None:
+    assert parse_date(f"{day:%B} {day.day}, {day.year}") == day
+    assert parse_date(f"{day:%b}. {day:%d}, {day.year}") == day
