@@ -2,9 +2,9 @@
 
 The validate pipeline sends `item_quarantined` for each item it refuses; this extension appends a
 line with the reasons, the raw values as found on the page, the page URL and the time. Scrapy
-style: built by `from_crawler`, wired by signals, switched off with
-`ARCHIVER_QUARANTINE_JSONL = False`; the file is `ARCHIVER_QUARANTINE_FILE`, by default
-`quarantine.jsonl` in the data folder.
+style: built by `from_crawler`, wired by signals, switched by `ARCHIVER_QUARANTINE_JSONL`
+(True, False, or None for "only when the store pipeline is off"). The file is
+`ARCHIVER_QUARANTINE_FILE`, by default `quarantine.jsonl` in the data folder.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 from archiver.config import data_dir
@@ -67,6 +68,31 @@ def quarantine_record(item: Any, reasons: list[str], now: datetime) -> dict[str,
     }
 
 
+def jsonl_enabled(settings: BaseSettings) -> bool:
+    """Whether refused items go to the JSONL file.
+
+    `ARCHIVER_QUARANTINE_JSONL` True or False decides; None means "when nothing else keeps them",
+    i.e. when the store pipeline is off (`ARCHIVER_STORE_ENABLED = False`), so that a crawl
+    without a database still loses no refused item.
+
+    >>> from scrapy.settings import Settings
+    >>> auto = {"ARCHIVER_QUARANTINE_JSONL": None}
+    >>> no_store = {**auto, "ARCHIVER_STORE_ENABLED": 0}
+    >>> jsonl_enabled(Settings(auto)), jsonl_enabled(Settings(no_store))
+    (False, True)
+    >>> jsonl_enabled(Settings())
+    True
+    >>> jsonl_enabled(Settings({"ARCHIVER_QUARANTINE_JSONL": "0"}))
+    False
+    """
+    if "ARCHIVER_QUARANTINE_JSONL" not in settings:
+        return True
+    # Scrapy's `get` treats None as unset, so read the raw value to tell "auto" apart.
+    if settings["ARCHIVER_QUARANTINE_JSONL"] is None:
+        return not settings.getbool("ARCHIVER_STORE_ENABLED", True)
+    return settings.getbool("ARCHIVER_QUARANTINE_JSONL")
+
+
 class JsonlQuarantine:
     """Appends one JSON line per quarantined item to a file (created on the first refusal)."""
 
@@ -78,7 +104,7 @@ class JsonlQuarantine:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JsonlQuarantine:
         settings = crawler.settings
-        if not settings.getbool("ARCHIVER_QUARANTINE_JSONL", True):
+        if not jsonl_enabled(settings):
             raise NotConfigured("ARCHIVER_QUARANTINE_JSONL is off")
         configured = settings.get("ARCHIVER_QUARANTINE_FILE")
         path = (

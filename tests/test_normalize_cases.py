@@ -151,7 +151,8 @@ def test_plausible_dates(published_on: date, today: date, plausible: bool) -> No
         ("", f"{WWW}/urgent-actions/x/", ReleaseType("Urgent Action", "url")),
         ("Sheet of paper", f"{WWW}/reports/x/", ReleaseType("Report", "url")),  # icon only
         # no label and a section that says nothing
-        ("", f"{WWW}/news/x/", ReleaseType(None, None)),
+        ("", f"{WWW}/campaigns/x/", ReleaseType(None, None)),
+        ("", "https://www.amnesty.org/reports/x/", ReleaseType("Report", "url")),
         ("", None, ReleaseType(None, None)),
         # an unknown label is stored as Other (the raw text stays in type_raw)
         ("Interview", f"{WWW}/updates/x/", ReleaseType("Other", "label")),

@@ -118,7 +118,7 @@ def type_from_url(url: str | None, source: Source) -> str | None:
     >>> from archiver.sources import AMNESTYUSA
     >>> type_from_url("https://www.amnestyusa.org/urgent-actions/free-him/", AMNESTYUSA)
     'Urgent Action'
-    >>> type_from_url("https://www.amnestyusa.org/news/some-story/", AMNESTYUSA) is None
+    >>> type_from_url("https://www.amnestyusa.org/campaigns/some-page/", AMNESTYUSA) is None
     True
     """
     if not url:
@@ -139,7 +139,7 @@ def normalize_type(label: str | None, url: str | None, source: Source) -> Releas
     ReleaseType(name='Other', source='label')
     >>> normalize_type("Sheet of paper", "https://www.amnestyusa.org/reports/x/", AMNESTYUSA)
     ReleaseType(name='Report', source='url')
-    >>> normalize_type("", "https://www.amnestyusa.org/news/x/", AMNESTYUSA)
+    >>> normalize_type("", "https://www.amnestyusa.org/campaigns/x/", AMNESTYUSA)
     ReleaseType(name=None, source=None)
     """
     cleaned = strip_icon_text(clean_label(label))
