@@ -8,6 +8,7 @@ directory. Nothing here touches the database or the network.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -38,8 +39,11 @@ def mask_url(url: str) -> str:
     'sqlite:///data/archive.db'
     >>> mask_url("not a url")
     'not a url'
+    >>> mask_url("postgresql://me:pw@host:notaport/db")
+    'postgresql://me:***@host:notaport/db'
     """
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - anything unparsable is printed as given, it holds no password
-        return url
+    except Exception:
+        # Not parsable as a database URL: still hide anything shaped like user:password@.
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)

@@ -48,7 +48,9 @@ class ListingQuery:
         'http://127.0.0.1:8080/news/'
         """
         path = "/news/" if page == 1 else f"/news/page/{page}/"
-        query = "&".join(f"{key}={quote(','.join(values), safe='')}" for key, values in self.filters)
+        query = "&".join(
+            f"{key}={quote(','.join(values), safe='')}" for key, values in self.filters
+        )
         return self.base_url + path + (f"?{query}" if query else "")
 
     def on_base(self, url: str) -> str:
@@ -109,7 +111,9 @@ def parse_listing_args(
     base = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ArgumentError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {base!r}")
+        raise ArgumentError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {base!r}"
+        )
     if parts.path or parts.query:
         raise ArgumentError(f"base_url must be the site's origin without a path, not {base!r}")
     filters = tuple(

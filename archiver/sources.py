@@ -41,6 +41,7 @@ AMNESTYUSA = Source(
         ("reports", "Report"),
         ("updates", "Update"),
         ("urgent-actions", "Urgent Action"),
+        ("news", "News"),
     ),
 )
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Response
 
 from archiver.extract import extract_listing
 from archiver.items import ReleaseItem
-from archiver.listing import parse_listing_args
+from archiver.listing import ArgumentError, parse_listing_args
 
 
 class AmnestyUsaSpider(scrapy.Spider):
@@ -28,18 +28,25 @@ class AmnestyUsaSpider(scrapy.Spider):
     name = "amnestyusa"
     source = "amnestyusa"
     # 404 past the last page is an answer we want to see (and report), not an error to hide.
-    handle_httpstatus_list = [404]
+    handle_httpstatus_list: ClassVar[list[int]] = [404]
+
+    arguments = ("country", "issue", "start_page", "max_pages", "base_url")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        listing_args = {
-            key: kwargs.pop(key)
-            for key in ("country", "issue", "start_page", "max_pages", "base_url")
-            if key in kwargs
-        }
+        listing_args = {key: kwargs.pop(key) for key in self.arguments if key in kwargs}
         super().__init__(*args, **kwargs)
         self.query = parse_listing_args(**listing_args)
         self.allowed_domains = [self.query.host]
         self.pages_seen = 0
+
+    @classmethod
+    def check_arguments(cls, **kwargs: str) -> None:
+        """Refuse unknown or malformed arguments before a crawl starts (ArgumentError)."""
+        unknown = sorted(set(kwargs) - set(cls.arguments))
+        if unknown:
+            known = ", ".join(cls.arguments)
+            raise ArgumentError(f"unknown argument {unknown[0]!r} for {cls.name} (known: {known})")
+        parse_listing_args(**kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """The first listing page asked for (page 1 unless `start_page`)."""
@@ -71,7 +78,9 @@ class AmnestyUsaSpider(scrapy.Spider):
         fetched_at = datetime.now(UTC)
         facet = self.query.facet
         for card in listing.cards:
-            yield ReleaseItem.from_card(card, source=self.source, facet=facet, fetched_at=fetched_at)
+            yield ReleaseItem.from_card(
+                card, source=self.source, facet=facet, fetched_at=fetched_at
+            )
         if listing.next_url is None:
             self.logger.info("%s has no next-page link: end of the listing", response.url)
             return

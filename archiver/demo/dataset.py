@@ -266,8 +266,16 @@ def build_dataset(seed: int = 20170616) -> Dataset:
 
     # Items that appear under more than one filter: a few Syria releases also concern refugees
     # (the seed's Muslim-ban card among them), and one concerns Russia too.
-    shared = {seed_releases[1].slug, syria[3].slug, syria[10].slug, syria[20].slug,
-              syria[30].slug, syria[45].slug, seed_releases[4].slug, syria[62].slug}
+    shared = {
+        seed_releases[1].slug,
+        syria[3].slug,
+        syria[10].slug,
+        syria[20].slug,
+        syria[30].slug,
+        syria[45].slug,
+        seed_releases[4].slug,
+        syria[62].slug,
+    }
     also_russia = {syria[7].slug, seed_releases[7].slug}
     merged = []
     for release in syria:
@@ -279,11 +287,16 @@ def build_dataset(seed: int = 20170616) -> Dataset:
         merged.append(replace(release, facets=frozenset(facets)))
 
     # Quirks the generator does not produce by chance, placed on purpose.
-    refugees[0] = replace(refugees[0], email="press@aiusa.org",
-                          summary="For interviews, contact the press office at ")
+    refugees[0] = replace(
+        refugees[0], email="press@aiusa.org", summary="For interviews, contact the press office at "
+    )
     death[5] = replace(death[5], date_text="")  # a card without a date: validation quarantines it
-    death[8] = replace(death[8], label="Press Release", icon=False, title="Report: " + death[8]
-                       .title.split(": ", 1)[-1])
+    death[8] = replace(
+        death[8],
+        label="Press Release",
+        icon=False,
+        title="Report: " + death[8].title.split(": ", 1)[-1],
+    )
     russia[2] = replace(russia[2], label="", link="bare")
 
     releases = tuple(merged + refugees + death + russia)
@@ -327,7 +340,7 @@ def with_facet(dataset: Dataset, slug: str, facet: str) -> Dataset:
     return _replace_release(dataset, slug, lambda r: replace(r, facets=r.facets | {facet}))
 
 
-def _replace_release(dataset: Dataset, slug: str, change) -> Dataset:  # noqa: ANN001
+def _replace_release(dataset: Dataset, slug: str, change) -> Dataset:
     dataset.by_slug(slug)  # KeyError for an unknown slug
     releases = tuple(change(r) if r.slug == slug else r for r in dataset.releases)
     return replace(dataset, releases=releases)

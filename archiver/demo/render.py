@@ -122,7 +122,9 @@ def _card_current(release: DemoRelease) -> str:
         parts.append("</figure>")
     if release.label:
         icon = '<span class="screen-reader-text">Sheet of paper</span> ' if release.icon else ""
-        parts.append(f'<span class="card-md--tag utility-2xs uppercase">{icon}{release.label}</span>')
+        parts.append(
+            f'<span class="card-md--tag utility-2xs uppercase">{icon}{release.label}</span>'
+        )
     parts.append(
         f'<a class="hocus-headline block" href="{_attr(release_href(release))}">'
         f'<h3 class="utility-md">{_text(release.title, "current")}</h3></a>'
@@ -176,21 +178,29 @@ def _pagination(layout: str, facet: str | None, page: int, last: int) -> str:
     if layout == "current":
         items = ['<nav class="navigation pagination" aria-label="Posts">']
         if page > 1:
-            items.append(f'<div class="prev"><a class="prev page-numbers" href="{_attr(link(page - 1))}">'
-                         "Previous</a></div>")
+            items.append(
+                f'<div class="prev"><a class="prev page-numbers" href="{_attr(link(page - 1))}">'
+                "Previous</a></div>"
+            )
         items.append(f'<span aria-current="page" class="page-numbers current">{page}</span>')
         if page < last:
             items.append(f'<a class="page-numbers" href="{_attr(link(last))}">{last}</a>')
-            items.append(f'<div class="next"><a class="next page-numbers" href="{_attr(link(page + 1))}">'
-                         "Next</a></div>")
+            items.append(
+                f'<div class="next"><a class="next page-numbers" href="{_attr(link(page + 1))}">'
+                "Next</a></div>"
+            )
         items.append("</nav>")
         return "\n".join(items)
     items = ['<div class="pagination">']
     if page > 1:
-        items.append(f'<a class="prev page-numbers" href="{_attr(link(page - 1))}">&laquo; Prev</a>')
+        items.append(
+            f'<a class="prev page-numbers" href="{_attr(link(page - 1))}">&laquo; Prev</a>'
+        )
     items.append(f'<span class="page-numbers current">{page}</span>')
     if page < last:
-        items.append(f'<a class="next page-numbers" href="{_attr(link(page + 1))}">Next &raquo;</a>')
+        items.append(
+            f'<a class="next page-numbers" href="{_attr(link(page + 1))}">Next &raquo;</a>'
+        )
     items.append("</div>")
     return "\n".join(items)
 
@@ -250,7 +260,7 @@ def render_no_results(layout: str, facet: str | None) -> str:
 
 def render_not_found(layout: str) -> str:
     """The site's 404 page (past the last page of a listing)."""
-    return _chrome(layout, "/404/", '<h2>Page not found</h2><p>Sorry, nothing here.</p>')
+    return _chrome(layout, "/404/", "<h2>Page not found</h2><p>Sorry, nothing here.</p>")
 
 
 @dataclass

@@ -26,7 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _DemoHTTPServer
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         demo = self.server.demo
         demo.record(self.path)
         if demo.delay:
@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         if self.server.demo.verbose:
             super().log_message(format, *args)
 

@@ -60,8 +60,12 @@ def label_text(node: Selector | None) -> str:
 
 def next_page_url(selector: Selector, page_url: str) -> str | None:
     """The absolute URL of the next listing page, or None on the last page."""
-    for css in ("div.next a.next::attr(href)", "a.next::attr(href)", "a[rel~=next]::attr(href)",
-                "link[rel~=next]::attr(href)"):
+    for css in (
+        "div.next a.next::attr(href)",
+        "a.next::attr(href)",
+        "a[rel~=next]::attr(href)",
+        "link[rel~=next]::attr(href)",
+    ):
         href = selector.css(css).get()
         if href and href.strip():
             return safe_url_string(urljoin(page_url, href.strip()))
@@ -134,8 +138,12 @@ def _inner_html(node: Selector | None) -> str:
 CURRENT = Layout(
     name="current",
     card=(".card-md",),
-    link=(".hocus-headline::attr(href)", ".hocus-headline a::attr(href)",
-          "a:has(h3)::attr(href)", "a[href]::attr(href)"),
+    link=(
+        ".hocus-headline::attr(href)",
+        ".hocus-headline a::attr(href)",
+        "a:has(h3)::attr(href)",
+        "a[href]::attr(href)",
+    ),
     title=(".hocus-headline h3", "h3.utility-md", "h3", ".hocus-headline"),
     summary=("p.body-xs:not(.card-md--tag--hocus)", "p.body-xs"),
     date=(".card-md--tag--hocus", "time", ".text-gray-300"),

@@ -1,0 +1,37 @@
+"""The `archiver` command line: a thin layer over library functions.
+
+Each command lives in its own module under archiver/cli/ and is registered here; a command parses
+its options, calls one library function that does the work (and is tested without the CLI), and
+prints the result with rich. Errors are one clear line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import click
+
+from archiver import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="archiver")
+def main() -> None:
+    """Archive press releases from newsroom listing pages.
+
+    Crawl a newsroom (`archiver crawl amnestyusa -a country=syria`), keep every release once in a
+    database with its history, export snapshots, and run crawls on a schedule. Try `archiver demo`
+    to see the whole chain against a bundled local copy of the site.
+    """
+
+
+def _register() -> None:
+    # Imported here so that each module stays independent; order is the order in --help.
+    from archiver.cli import crawl as crawl_cmds
+    from archiver.cli import db as db_cmds
+    from archiver.cli import demo as demo_cmds
+
+    for module in (crawl_cmds, demo_cmds, db_cmds):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

@@ -1,0 +1,135 @@
+"""`archiver demo` and `archiver serve-demo`: the bundled local copy of amnestyusa.org."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from archiver.cli.common import console, err_console
+from archiver.config import mask_url
+from archiver.crawl import CrawlResult
+from archiver.demo.render import LAYOUT_NAMES
+
+
+@click.command("demo")
+@click.option(
+    "--db",
+    "db_url",
+    envvar="ARCHIVER_DATABASE_URL",
+    metavar="URL",
+    help="Database to store into [default: sqlite:///<data-dir>/archive.db].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ARCHIVER_DATA_DIR",
+    help="Data folder [default: ./data].",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUT_NAMES),
+    default="current",
+    show_default=True,
+    help="Which markup generation of the site to serve.",
+)
+def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None:
+    """Crawl the bundled copy of the site end to end and show what was archived.
+
+    Serves the local copy on 127.0.0.1 (nothing reaches the real site), crawls the whole
+    newsroom and each bundled filter with the real spider and pipelines, stores the releases
+    and prints a summary. Run it twice: the second run finds nothing new.
+    """
+    from archiver.demo.run import run_demo
+
+    def progress(facet: str | None, result: CrawlResult) -> None:
+        mark = "[green]ok[/green]" if result.ok else f"[red]{result.outcome}[/red]"
+        pages, items = result.stat("archiver/listing_pages"), result.stat("item_scraped_count")
+        new = result.stat("archiver/store/new")
+        console.print(
+            f"  {facet or 'whole newsroom':<35} pages {pages:>3}  items {items:>4}  new {new:>4}"
+            f"  {mark}  ({result.duration:.1f} s)"
+        )
+
+    console.print(f"[bold]archiver demo[/bold]: serving the bundled {layout} layout on 127.0.0.1")
+    report = run_demo(data_dir=data_dir, db_url=db_url, layout=layout, on_crawl=progress)
+
+    table = Table(title="Archived from the demo site", title_justify="left")
+    table.add_column("type")
+    table.add_column("releases", justify="right")
+    for kind, count in report.types.most_common():
+        table.add_row(kind, str(count))
+    table.add_row("[bold]all[/bold]", f"[bold]{report.items}[/bold]")
+    console.print(table)
+    console.print(
+        f"pages read {report.total('archiver/listing_pages')}, items seen "
+        f"{report.total('item_scraped_count')}, new {report.total('archiver/store/new')}, "
+        f"updated {report.total('archiver/store/updated')}, unchanged "
+        f"{report.total('archiver/store/unchanged')}, refused {report.total('archiver/invalid')} "
+        f"(kept in quarantine)"
+    )
+    console.print(f"database: {mask_url(report.db_url)}")
+    console.print(f"item feeds: {report.data_dir / 'demo'}")
+    if report.snapshot is not None:
+        console.print(f"CSV snapshot: {report.snapshot}")
+    if not report.ok:
+        failed = [
+            f"{facet or 'news'}: {result.outcome}"
+            for facet, result in report.crawls
+            if not result.ok
+        ]
+        err_console.print("[red]demo failed[/red]: " + "; ".join(failed))
+        raise SystemExit(1)
+
+
+@click.command("serve-demo")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUT_NAMES),
+    default="current",
+    show_default=True,
+    help="Which markup generation of the site to serve.",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait before each answer (to try a slow site).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+def serve_demo_command(port: int, layout: str, delay: float, verbose: bool) -> None:
+    """Serve the bundled copy of amnestyusa.org's newsroom on 127.0.0.1 until Ctrl-C.
+
+    Crawl it from another terminal with the base_url it prints, for example
+    `archiver crawl amnestyusa -a country=syria -a base_url=http://127.0.0.1:PORT`
+    (add `-s DOWNLOAD_DELAY=0` to skip the polite delay on your own machine).
+    """
+    from archiver.demo.server import DemoServer
+
+    try:
+        server = DemoServer(layout=layout, port=port, delay=delay, verbose=verbose)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    console.print(f"serving the {layout} layout at [bold]{server.base_url}[/bold] (Ctrl-C stops)")
+    console.print(
+        f"  try: archiver crawl amnestyusa -a country=syria -a base_url={server.base_url}"
+        " -s DOWNLOAD_DELAY=0"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+COMMANDS = [demo_command, serve_demo_command]

@@ -1,0 +1,83 @@
+"""Fixtures that serve the demo site on 127.0.0.1 (port 0) and crawl it with the real spider.
+
+Nothing here reaches the internet: every server binds to loopback and every crawl gets the local
+`base_url`. Crawls run as separate processes through archiver.crawl.run_crawl, as in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
+from archiver.demo.dataset import Dataset, build_dataset
+from archiver.demo.server import DemoServer
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Dataset:
+    """The demo site's releases (built once; it is immutable)."""
+    return build_dataset()
+
+
+@pytest.fixture
+def demo_server() -> Iterator[DemoServer]:
+    """The shipped copy of the site, current layout, on a free port."""
+    with DemoServer(layout="current") as server:
+        yield server
+
+
+@pytest.fixture
+def previous_server() -> Iterator[DemoServer]:
+    """The shipped copy of the site, previous layout, on a free port."""
+    with DemoServer(layout="previous") as server:
+        yield server
+
+
+CrawlFn = Callable[..., CrawlResult]
+
+
+@pytest.fixture
+def crawl(tmp_path: Path) -> CrawlFn:
+    """Run the amnestyusa spider against a server; items land in a JSONL feed in tmp_path.
+
+    `crawl(server, country="syria", db_url=..., settings={...})` returns the CrawlResult with
+    an extra attribute `items` (the feed's rows). Storage is off unless `db_url` is given.
+    """
+    import json
+
+    counter = iter(range(1_000_000))
+
+    def run(
+        server: DemoServer,
+        *,
+        db_url: str | None = None,
+        settings: dict[str, Any] | None = None,
+        **args: str,
+    ) -> CrawlResult:
+        feed = tmp_path / f"items-{next(counter)}.jsonl"
+        all_settings: dict[str, Any] = {
+            **LOCAL_SITE_SETTINGS,
+            "FEEDS": {str(feed): {"format": "jsonlines", "overwrite": True}},
+        }
+        if db_url is None:
+            all_settings["ARCHIVER_STORE_ENABLED"] = False
+        all_settings.update(settings or {})
+        result = run_crawl(
+            "amnestyusa",
+            {**args, "base_url": server.base_url},
+            db_url=db_url,
+            data_dir=tmp_path / "data",
+            settings=all_settings,
+            timeout=120,
+        )
+        rows = []
+        if feed.exists():
+            rows = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+        result.items = rows  # type: ignore[attr-defined]
+        return result
+
+    return run

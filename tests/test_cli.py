@@ -1,0 +1,136 @@
+"""The command line as a user meets it: help texts, clear one-line errors, the demo end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archiver.cli import main
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archiver", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"])
+    assert top.exit_code == 0
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert command.help and len(command.help) > 40, f"{name} needs a real --help"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["crawl", "nosuchspider"], "unknown spider 'nosuchspider'"),
+        (["crawl", "amnestyusa", "-a", "start_page=zero"], "start_page must be a whole number"),
+        (["crawl", "amnestyusa", "-a", "base_url=ftp://x"], "base_url must be an http(s) URL"),
+        (["crawl", "amnestyusa", "-a", "colour=red"], "unknown argument 'colour'"),
+        (["crawl", "amnestyusa", "-a", "country"], "is not KEY=VALUE"),
+        (["crawl", "amnestyusa", "-o", "/nonexistent/dir/x.jsonl"], "does not exist"),
+    ],
+)
+def test_bad_crawl_arguments_are_one_clear_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_crawl_command_against_local_site(tmp_path: Path) -> None:
+    from archiver.demo.server import DemoServer
+
+    feed = tmp_path / "syria.jsonl"
+    with DemoServer() as server:
+        result = run_cli(
+            "crawl",
+            "amnestyusa",
+            "-a",
+            "country=syria",
+            "-a",
+            "max_pages=2",
+            "-a",
+            f"base_url={server.base_url}",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "ARCHIVER_STORE_ENABLED=0",
+            "-o",
+            str(feed),
+            "--data-dir",
+            str(tmp_path),
+            "--quiet",
+        )
+    assert result.returncode == 0, result.stderr
+    assert "listing pages read" in result.stdout and "Crawl summary" in result.stdout
+    assert len(feed.read_text().splitlines()) == 20
+    assert list((tmp_path / "logs").glob("amnestyusa-*.log"))
+
+
+@pytest.mark.slow
+def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path: Path) -> None:
+    from archiver.demo.server import DemoServer
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "syria.jsonl"
+    with DemoServer() as server:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "amnestyusa",
+                "-a",
+                "country=syria",
+                "-a",
+                f"base_url={server.base_url}",
+                "-s",
+                "DOWNLOAD_DELAY=0",
+                "-s",
+                "ARCHIVER_STORE_ENABLED=0",
+                "-s",
+                f"ARCHIVER_DATA_DIR={tmp_path}",
+                "-O",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(out.read_text().splitlines()) == 70
+    listed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        check=True,
+    )
+    assert listed.stdout.split() == ["amnestyusa"]
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    result = run_cli("demo", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Archived from the demo site" in result.stdout
+    assert "Press Release" in result.stdout
+    assert list((tmp_path / "data" / "demo").glob("*.jsonl"))

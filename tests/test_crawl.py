@@ -1,0 +1,122 @@
+"""End-to-end crawls of the local site with the real spider, each in its own process."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from archiver.crawl import EXIT_NO_ITEMS, EXIT_OK
+from archiver.demo.dataset import RUSSIA_UKRAINE, SYRIA, Dataset
+from archiver.demo.render import render_site
+from archiver.demo.server import DemoServer
+
+pytestmark = pytest.mark.slow
+
+
+def listing_requests(server: DemoServer) -> list[str]:
+    return [path for path in server.requests if path.startswith("/news/")]
+
+
+def test_full_filter_crawl_matches_the_site(demo_server, crawl, dataset: Dataset) -> None:
+    result = crawl(demo_server, country="syria")
+    assert result.returncode == EXIT_OK, result.error
+    expected = [r.canonical_url for page in dataset.pages(SYRIA) for r in page]
+    assert len(result.items) == len(expected) == 70
+    raw_urls = [item["url_raw"] for item in result.items]
+    assert len(set(raw_urls)) == len(raw_urls), "URLs unique within one filter"
+    assert {item["facet"] for item in result.items} == {"country=syria"}
+    # Pagination: every page once, stopped on the last one (no request for page 8).
+    pages = listing_requests(demo_server)
+    assert pages == ["/news/?country=syria"] + [
+        f"/news/page/{n}/?country=syria" for n in range(2, 8)
+    ]
+    assert result.stat("archiver/listing_pages") == 7
+    assert result.stat("archiver/pages_without_cards") == 0
+    # Polite defaults: robots.txt asked first, an identifying User-Agent with a contact URL.
+    assert demo_server.requests[0] == "/robots.txt"
+
+
+def test_previous_layout_crawl(previous_server, crawl) -> None:
+    result = crawl(previous_server, country="syria")
+    assert result.returncode == EXIT_OK, result.error
+    assert len(result.items) == 70
+    assert {item["layout"] for item in result.items} == {"previous"}
+
+
+def test_max_pages_and_start_page(demo_server, crawl) -> None:
+    result = crawl(demo_server, issue="death-penalty", start_page="2", max_pages="2")
+    assert result.returncode == EXIT_OK, result.error
+    assert listing_requests(demo_server) == [
+        "/news/page/2/?issue=death-penalty",
+        "/news/page/3/?issue=death-penalty",
+    ]
+    assert len(result.items) == 20
+
+
+def test_comma_separated_filter_uses_site_url_form(demo_server, crawl, dataset) -> None:
+    result = crawl(demo_server, country="russian-federation,ukraine")
+    assert result.returncode == EXIT_OK, result.error
+    assert listing_requests(demo_server)[0] == "/news/?country=russian-federation%2Cukraine"
+    assert len(result.items) == len(dataset.listing(RUSSIA_UKRAINE))
+    assert {item["facet"] for item in result.items} == {RUSSIA_UKRAINE}
+
+
+def test_whole_newsroom_holds_items_seen_under_several_filters(demo_server, crawl, dataset):
+    result = crawl(demo_server)
+    assert result.returncode == EXIT_OK, result.error
+    assert result.stat("archiver/cards") == len(dataset.releases)
+    # One card on the site has no date: it is refused (quarantined), every other one comes out.
+    assert result.stat("archiver/invalid") == 1
+    assert len(result.items) == len(dataset.releases) - 1
+    assert {item["facet"] for item in result.items} == {None}
+    shared = [r for r in dataset.releases if len(r.facets) > 1]
+    assert len(shared) >= 5  # the demo site has items under more than one filter
+
+
+def test_robots_disallow_is_obeyed(dataset, crawl) -> None:
+    site = render_site(dataset, "current")
+    site.robots_txt = "User-agent: *\nDisallow: /news/page/3/\n"
+    with DemoServer(site) as server:
+        result = crawl(server, country="syria")
+    assert result.returncode == EXIT_OK, result.error
+    assert not any(path.startswith("/news/page/3/") for path in server.requests)
+    assert result.stat("robotstxt/forbidden") == 1
+    assert len(result.items) == 20
+
+
+def test_page_without_cards_is_reported_not_taken_for_the_end(dataset, crawl) -> None:
+    site = render_site(dataset, "current")
+    page2 = site.pages[(SYRIA, 2)].decode()
+    site.pages[(SYRIA, 2)] = page2.replace("card-md", "teaser-v3").encode()
+    with DemoServer(site) as server:
+        result = crawl(server, country="syria")
+    assert result.returncode == EXIT_OK, result.error
+    assert result.stat("archiver/pages_without_cards") == 1
+    assert result.stat("archiver/listing_pages") == 7  # it went on past the empty page
+    assert len(result.items) == 60
+    log = result.log_path.read_text()
+    assert "no card matched any known layout" in log and "WARNING" in log
+
+
+def test_listing_with_no_parsable_card_fails(dataset, crawl) -> None:
+    site = render_site(dataset, "current")
+    for key, body in list(site.pages.items()):
+        site.pages[key] = body.replace(b"card-md", b"teaser-v3")
+    with DemoServer(site) as server:
+        result = crawl(server, country="syria")
+    assert result.returncode == EXIT_NO_ITEMS
+    assert result.outcome == "no items parsed"
+
+
+def test_past_the_last_page_is_a_404(demo_server, crawl) -> None:
+    result = crawl(demo_server, country="syria", start_page="9")
+    assert result.stat("archiver/pages_not_found") == 1
+    assert result.items == []
+
+
+def test_types_and_layout_counts_are_plausible(demo_server, crawl) -> None:
+    result = crawl(demo_server, country="syria")
+    labels = Counter(item["type_raw"] for item in result.items)
+    assert labels["Sheet of paper Report"] >= 1
+    assert labels[""] >= 1  # cards without a label exist on the site
