@@ -36,6 +36,7 @@ SPIDER_MIDDLEWARES: dict[str, int] = {}
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.normalize.NormalizePipeline": 300,
     "pipelines.validate.ValidatePipeline": 400,
+    "pipelines.store.StorePipeline": 500,
 }
 
 EXTENSIONS: dict[str, int] = {
@@ -48,3 +49,6 @@ LOG_LEVEL = "INFO"
 # Where data goes; None means "ask archiver.config" (environment, then defaults).
 ARCHIVER_DATABASE_URL = None
 ARCHIVER_DATA_DIR = None
+# Refused items go to the store's invalid_items table; None = the JSONL quarantine only when the
+# store is off (`-s ARCHIVER_STORE_ENABLED=0`), see archiver.quarantine.jsonl_enabled.
+ARCHIVER_QUARANTINE_JSONL = None
