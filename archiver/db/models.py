@@ -45,8 +45,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: Values of `crawl_runs.status`.
-RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+#: Values of `crawl_runs.status` ("skipped": a scheduled fire while the previous run still ran).
+RUN_STATUSES = ("running", "finished", "failed", "interrupted", "skipped")
 
 
 def utcnow() -> datetime:
@@ -102,7 +102,7 @@ class CrawlRun(Base):
     __tablename__ = "crawl_runs"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('running', 'finished', 'failed', 'interrupted')", name="status"
+            "status IN ('running', 'finished', 'failed', 'interrupted', 'skipped')", name="status"
         ),
         Index(None, "status"),
         Index(None, "started_at"),
@@ -249,5 +249,11 @@ class Schedule(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     jitter_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Scrapy settings for this schedule's runs (`-s DOWNLOAD_DELAY=2`), as strings.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Ends a run that hangs; NULL = the service's `--max-runtime`.
+    max_runtime_seconds: Mapped[int | None]
+    # Written by the running service so `archiver schedule list` can show it.
+    next_fire_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
