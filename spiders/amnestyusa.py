@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
+from archiver import __version__
 from archiver.extract import extract_listing
 from archiver.items import ReleaseItem
 from archiver.listing import ArgumentError, parse_listing_args
@@ -47,6 +49,14 @@ class AmnestyUsaSpider(scrapy.Spider):
             known = ", ".join(cls.arguments)
             raise ArgumentError(f"unknown argument {unknown[0]!r} for {cls.name} (known: {known})")
         parse_listing_args(**kwargs)
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Build the User-Agent from ARCHIVER_CONTACT_URL unless the user set USER_AGENT."""
+        super().update_settings(settings)
+        if settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["project"]:
+            contact = settings.get("ARCHIVER_CONTACT_URL")
+            settings.set("USER_AGENT", f"archiver/{__version__} (+{contact})", priority="spider")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """The first listing page asked for (page 1 unless `start_page`)."""

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from archiver import __version__
 from archiver.crawl import EXIT_NO_ITEMS, EXIT_OK
 from archiver.demo.dataset import RUSSIA_UKRAINE, SYRIA, Dataset
 from archiver.demo.render import render_site
@@ -35,6 +36,14 @@ def test_full_filter_crawl_matches_the_site(demo_server, crawl, dataset: Dataset
     assert result.stat("archiver/pages_without_cards") == 0
     # Polite defaults: robots.txt asked first, an identifying User-Agent with a contact URL.
     assert demo_server.requests[0] == "/robots.txt"
+    (agent,) = demo_server.user_agents
+    assert agent.startswith("archiver/") and "(+https://" in agent
+
+
+def test_contact_url_setting_goes_into_the_user_agent(demo_server, crawl) -> None:
+    contact = "https://example.org/archive-team"
+    crawl(demo_server, country="syria", max_pages="1", settings={"ARCHIVER_CONTACT_URL": contact})
+    assert {f"archiver/{__version__} (+{contact})"} == demo_server.user_agents
 
 
 def test_previous_layout_crawl(previous_server, crawl) -> None:

@@ -28,7 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         demo = self.server.demo
-        demo.record(self.path)
+        demo.record(self.path, self.headers.get("User-Agent", ""))
         if demo.delay:
             time.sleep(demo.delay)
         status, body = demo.site.lookup(self.path)
@@ -87,6 +87,7 @@ class DemoServer:
         self.delay = delay
         self.verbose = verbose
         self.requests: list[str] = []
+        self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._httpd = _DemoHTTPServer((host, port), _Handler)
         self._httpd.demo = self
@@ -98,10 +99,11 @@ class DemoServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def record(self, path: str) -> None:
-        """Remember a requested path (tests read `requests`)."""
+    def record(self, path: str, user_agent: str = "") -> None:
+        """Remember a requested path and who asked (tests read `requests`, `user_agents`)."""
         with self._lock:
             self.requests.append(path)
+            self.user_agents.add(user_agent)
 
     def start(self) -> DemoServer:
         """Serve in a daemon thread; returns self."""
