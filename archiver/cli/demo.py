@@ -48,8 +48,8 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
         pages, items = result.stat("archiver/listing_pages"), result.stat("item_scraped_count")
         new = result.stat("archiver/store/new")
         console.print(
-            f"  {facet or 'whole newsroom':<35} pages {pages:>3}  items {items:>4}  new {new:>4}"
-            f"  {mark}  ({result.duration:.1f} s)"
+            f"  {facet or 'whole newsroom':<34} pages {pages:>3} items {items:>4} new {new:>4}"
+            f" {mark} {result.duration:.0f}s"
         )
 
     console.print(f"[bold]archiver demo[/bold]: serving the bundled {layout} layout on 127.0.0.1")
