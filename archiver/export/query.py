@@ -1,0 +1,197 @@
+"""The export's SELECTs: filtered, in a stable order, streamed so memory stays flat.
+
+One row per release, facets aggregated per release by a correlated subquery (`group_concat` on
+SQLite, `string_agg` on PostgreSQL, chosen by SQLAlchemy's `aggregate_strings`), so a million
+releases never sit in memory together: the connection streams with `yield_per` (a server-side
+cursor on PostgreSQL; SQLite steps its cursor lazily anyway).
+
+The order is `published_on` descending with undated releases last, then `url` compared byte by
+byte (`COLLATE "C"` on PostgreSQL, whose default collation would otherwise order differently
+from SQLite), then the row id. The history query walks releases in exactly the same order, which
+lets the JSON writers nest each release's versions by merging two streams instead of loading one.
+
+Facet filters are decided in Python over the distinct facet strings (a few dozen): parsing
+`country=a,b&issue=c` in SQL would need different string functions per dialect, and a `LIKE`
+pattern could match across the `&` between two filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, false, func, or_, select
+
+from archiver.db.store import FACETS, RELEASES, RUNS, VERSIONS
+from archiver.export.filters import ExportFilters
+
+#: Rows fetched per round trip: large enough to amortise, small enough to keep memory flat.
+YIELD_PER = 2_000
+
+
+def facet_filters(facet: str) -> dict[str, set[str]]:
+    """The values a stored facet string filters on, by key.
+
+    >>> parsed = facet_filters("country=russian-federation,ukraine&issue=death-penalty")
+    >>> sorted(parsed["country"]), sorted(parsed["issue"])
+    (['russian-federation', 'ukraine'], ['death-penalty'])
+    >>> facet_filters("")
+    {}
+    """
+    parsed: dict[str, set[str]] = {}
+    for part in facet.split("&"):
+        key, sep, values = part.partition("=")
+        if sep:
+            parsed.setdefault(key, set()).update(v for v in values.split(",") if v)
+    return parsed
+
+
+def matching_facets(stored: Iterable[str], key: str, wanted: Iterable[str]) -> list[str]:
+    """The stored facet strings whose `key` filter names any of `wanted`.
+
+    >>> matching_facets(["country=syria", "country=iraq,syria", "issue=syria"], "country",
+    ...                 ["syria"])
+    ['country=iraq,syria', 'country=syria']
+    """
+    wanted = set(wanted)
+    return sorted(f for f in set(stored) if facet_filters(f).get(key, set()) & wanted)
+
+
+def stored_facets(connection: Connection) -> list[str]:
+    """Every distinct facet string in the archive (a few per crawled filter, never many)."""
+    return list(connection.execute(select(FACETS.c.facet).distinct()).scalars())
+
+
+def where_clauses(
+    filters: ExportFilters, facets: Sequence[str] | None = None
+) -> list[ColumnElement[bool]]:
+    """WHERE conditions on `releases` for `filters`; `facets` is `stored_facets(...)`.
+
+    Facet filters need the stored facet strings; without them (None) they are not applied.
+    """
+    releases = RELEASES.c
+    clauses: list[ColumnElement[bool]] = []
+    if filters.sources:
+        clauses.append(releases.source.in_(filters.sources))
+    if facets is not None:
+        for key, values in filters.facet_values().items():
+            matching = matching_facets(facets, key, values)
+            if not matching:
+                clauses.append(false())
+                continue
+            clauses.append(
+                releases.id.in_(select(FACETS.c.release_id).where(FACETS.c.facet.in_(matching)))
+            )
+    if filters.types:
+        clauses.append(releases.type.in_(filters.types))
+    if filters.since:
+        clauses.append(releases.published_on >= filters.since)
+    if filters.until:
+        clauses.append(releases.published_on <= filters.until)
+    if filters.search:
+        clauses.append(
+            or_(
+                releases.title.icontains(filters.search, autoescape=True),
+                releases.summary.icontains(filters.search, autoescape=True),
+            )
+        )
+    if isinstance(filters.seen_since, datetime):
+        clauses.append(releases.first_seen_at >= filters.seen_since)
+    elif filters.seen_since is not None:
+        clauses.append(releases.first_run_id > filters.seen_since)
+    return clauses
+
+
+def release_order(dialect: str) -> list[ColumnElement[Any]]:
+    """ORDER BY of every export: newest first, undated last, then URL bytes, then id."""
+    releases = RELEASES.c
+    url = releases.url.collate("C") if dialect == "postgresql" else releases.url
+    return [releases.published_on.desc().nulls_last(), url, releases.id]
+
+
+def releases_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """One row per release, export columns in order, then the row id (for nesting history)."""
+    releases = RELEASES.c
+    facets = (
+        select(func.aggregate_strings(FACETS.c.facet, ";"))
+        .where(FACETS.c.release_id == releases.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            releases.url,
+            releases.title,
+            releases.published_on,
+            releases.type,
+            releases.type_raw,
+            releases.summary,
+            releases.summary_truncated,
+            facets.label("facets"),
+            releases.first_seen_at,
+            releases.last_seen_at,
+            releases.id,
+        )
+        .where(*clauses)
+        .order_by(*release_order(dialect))
+    )
+
+
+def versions_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """Earlier values of the selected releases, in release order, then oldest first."""
+    releases, versions = RELEASES.c, VERSIONS.c
+    return (
+        select(
+            releases.url,
+            versions.title,
+            versions.published_on,
+            versions.type,
+            versions.type_raw,
+            versions.summary,
+            versions.summary_truncated,
+            versions.seen_from,
+            versions.seen_until,
+            versions.replaced_at,
+            versions.release_id,
+        )
+        .join_from(VERSIONS, RELEASES, versions.release_id == releases.id)
+        .where(*clauses)
+        .order_by(*release_order(dialect), versions.seen_from, versions.id)
+    )
+
+
+def stream(
+    connection: Connection, query: Select[Any], yield_per: int = YIELD_PER
+) -> Iterator[Sequence[Any]]:
+    """Rows of `query`, fetched `yield_per` at a time (flat memory on both dialects)."""
+    result = connection.execution_options(yield_per=yield_per).execute(query)
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def snapshot_facts(
+    connection: Connection, clauses: Sequence[ColumnElement[bool]]
+) -> Mapping[str, Any]:
+    """Counts the manifest and the progress bar need, read in the export's own transaction."""
+    releases = RELEASES.c
+    count, first, last = connection.execute(
+        select(
+            func.count(releases.id),
+            func.min(releases.published_on),
+            func.max(releases.published_on),
+        ).where(*clauses)
+    ).one()
+    last_run = connection.execute(select(func.max(RUNS.c.id))).scalar()
+    return {"rows": int(count), "first": first, "last": last, "last_run_id": last_run}
+
+
+def run_exists(connection: Connection, run_id: int) -> bool:
+    """Whether crawl run `run_id` is recorded (a typo'd `--seen-since` run id is an error)."""
+    return connection.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is not None
+
+
+def as_day(value: date | None) -> str | None:
+    """A date as the manifest writes it."""
+    return value.isoformat() if value else None

@@ -1,0 +1,244 @@
+"""CSV, JSON and JSON Lines writers: rows in, text out, one row at a time.
+
+Each writer takes rows as the export query yields them (see `archiver.export.query`) and turns
+them into the file's cells or records, so nothing is held back: memory does not grow with the
+number of rows. Values are formatted one way in every format: dates `YYYY-MM-DD`, times
+ISO 8601 UTC with `Z`, booleans `true`/`false`, a missing value empty (CSV) or `null` (JSON).
+
+CSV follows RFC 4180 (comma, double quotes doubled, fields with commas, quotes or line breaks
+quoted). A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return as a formula (CSV injection); `neutralize` puts an apostrophe in front of such values,
+which spreadsheets show as text. JSON is never changed: no program runs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from archiver.export.columns import RELEASE_FIELDS, VERSION_FIELDS
+
+#: First characters that make a spreadsheet evaluate a cell (OWASP "CSV injection").
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: What `neutralize` puts in front of such a value.
+FORMULA_GUARD = "'"
+
+# Positions (in RELEASE_FIELDS / VERSION_FIELDS) of free-text columns a formula could hide in.
+_RELEASE_TEXT = tuple(
+    i
+    for i, name in enumerate(RELEASE_FIELDS)
+    if name in ("url", "title", "type", "type_raw", "summary", "facets")
+)
+_VERSION_TEXT = tuple(
+    i
+    for i, name in enumerate(VERSION_FIELDS)
+    if name in ("url", "title", "type", "type_raw", "summary")
+)
+
+
+def neutralize(value: str) -> str:
+    """`value` made safe to open in a spreadsheet: a leading formula character gets a `'`.
+
+    >>> neutralize('=HYPERLINK("http://x","click")')
+    '\\'=HYPERLINK("http://x","click")'
+    >>> neutralize("-5 degrees"), neutralize("@user"), neutralize("\\tx")
+    ("'-5 degrees", "'@user", "'\\tx")
+    >>> neutralize("Syria: 5 = 5"), neutralize("")
+    ('Syria: 5 = 5', '')
+    """
+    if value.startswith(FORMULA_TRIGGERS):
+        return FORMULA_GUARD + value
+    return value
+
+
+def iso_day(value: date | None) -> str | None:
+    """A date as `YYYY-MM-DD` (None stays None).
+
+    >>> iso_day(date(2016, 3, 9)), iso_day(None)
+    ('2016-03-09', None)
+    """
+    return value.isoformat() if value is not None else None
+
+
+def iso_moment(value: datetime | None) -> str | None:
+    """An aware UTC datetime (as the archive returns them) as ISO 8601 with `Z`, to the second.
+
+    >>> from datetime import UTC
+    >>> iso_moment(datetime(2024, 5, 1, 12, 0, 7, 5, tzinfo=UTC))
+    '2024-05-01T12:00:07Z'
+    """
+    if value is None:
+        return None
+    # isoformat is much faster than strftime; the archive's datetimes are already UTC.
+    return value.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def facet_list(aggregated: str | None) -> list[str]:
+    """The facets the query aggregated (in no particular order), sorted.
+
+    >>> facet_list("issue=death-penalty;country=syria"), facet_list(None)
+    (['country=syria', 'issue=death-penalty'], [])
+    """
+    return sorted(aggregated.split(";")) if aggregated else []
+
+
+def release_cells(row: Sequence[Any]) -> list[str]:
+    """A release row as CSV cells in `RELEASE_FIELDS` order (before sanitising)."""
+    (url, title, published_on, type_, type_raw, summary, truncated, facets, first, last) = row[:10]
+    return [
+        url,
+        title or "",
+        published_on.isoformat() if published_on is not None else "",
+        type_ or "",
+        type_raw or "",
+        summary or "",
+        "true" if truncated else "false",
+        ";".join(sorted(facets.split(";"))) if facets else "",
+        first.isoformat(timespec="seconds")[:19] + "Z",
+        last.isoformat(timespec="seconds")[:19] + "Z",
+    ]
+
+
+def version_cells(row: Sequence[Any]) -> list[str]:
+    """A version row as CSV cells in `VERSION_FIELDS` order (before sanitising)."""
+    (url, title, published_on, type_, type_raw, summary, truncated, since, until, replaced) = row[
+        :10
+    ]
+    return [
+        url,
+        title or "",
+        published_on.isoformat() if published_on is not None else "",
+        type_ or "",
+        type_raw or "",
+        summary or "",
+        "true" if truncated else "false",
+        iso_moment(since) or "",
+        iso_moment(until) or "",
+        iso_moment(replaced) or "",
+    ]
+
+
+def version_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A version row as a JSON object (without the release URL it is nested under)."""
+    return {
+        "title": row[1],
+        "published_on": iso_day(row[2]),
+        "type": row[3],
+        "type_raw": row[4],
+        "summary": row[5],
+        "summary_truncated": bool(row[6]),
+        "seen_from": iso_moment(row[7]),
+        "seen_until": iso_moment(row[8]),
+        "replaced_at": iso_moment(row[9]),
+    }
+
+
+def release_record(
+    row: Sequence[Any], versions: Sequence[Sequence[Any]] | None = None
+) -> dict[str, Any]:
+    """A release row as a JSON object; `versions` (a list, maybe empty) nests its history."""
+    record = {
+        "url": row[0],
+        "title": row[1],
+        "published_on": iso_day(row[2]),
+        "type": row[3],
+        "type_raw": row[4],
+        "summary": row[5],
+        "summary_truncated": bool(row[6]),
+        "facets": facet_list(row[7]),
+        "first_seen_at": iso_moment(row[8]),
+        "last_seen_at": iso_moment(row[9]),
+    }
+    if versions is not None:
+        record["versions"] = [version_record(version) for version in versions]
+    return record
+
+
+@dataclass(slots=True)
+class WriteStats:
+    """What a writer wrote: data rows (header excluded) and values it neutralised."""
+
+    rows: int = 0
+    neutralized: int = 0
+
+
+def write_csv(
+    out: TextIO,
+    rows: Iterable[Sequence[Any]],
+    *,
+    history: bool = False,
+    excel: bool = False,
+    sanitize: bool = True,
+) -> WriteStats:
+    """Write a header and one line per row; `history` picks the version columns.
+
+    `out` must be opened with `newline=""` (the csv module writes the line ends itself);
+    `excel` uses CRLF line ends (the caller adds the BOM through the encoding).
+    """
+    fields, cells, text = (
+        (VERSION_FIELDS, version_cells, _VERSION_TEXT)
+        if history
+        else (RELEASE_FIELDS, release_cells, _RELEASE_TEXT)
+    )
+    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n")
+    writer.writerow(fields)
+    stats = WriteStats()
+    for row in rows:
+        values = cells(row)
+        if sanitize:
+            for i in text:
+                if values[i].startswith(FORMULA_TRIGGERS):
+                    values[i] = FORMULA_GUARD + values[i]
+                    stats.neutralized += 1
+        writer.writerow(values)
+        stats.rows += 1
+    return stats
+
+
+def write_json(out: TextIO, records: Iterable[dict[str, Any]], *, lines: bool) -> WriteStats:
+    """Write records as one JSON array (one record per line inside it) or as JSON Lines.
+
+    UTF-8 text is written as is (`ensure_ascii=False`): accents and curly quotes stay readable.
+    """
+    stats = WriteStats()
+    if lines:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False))
+            out.write("\n")
+            stats.rows += 1
+        return stats
+    out.write("[")
+    for record in records:
+        out.write(",\n" if stats.rows else "\n")
+        out.write(json.dumps(record, ensure_ascii=False))
+        stats.rows += 1
+    out.write("\n]\n" if stats.rows else "]\n")
+    return stats
+
+
+def nest_versions(
+    releases: Iterable[Sequence[Any]], versions: Iterable[Sequence[Any]]
+) -> Iterator[tuple[Sequence[Any], list[Sequence[Any]]]]:
+    """Pair each release row with its version rows by merging two streams in the same order.
+
+    Both streams must walk releases in the same order (the export's ORDER BY); each row's last
+    column is the release id. A version left over means the streams disagreed, which would
+    silently drop history, so it is an error.
+
+    >>> list(nest_versions([("a", 1), ("b", 2), ("c", 3)], [("v", 1), ("w", 3), ("x", 3)]))
+    [(('a', 1), [('v', 1)]), (('b', 2), []), (('c', 3), [('w', 3), ('x', 3)])]
+    """
+    pending = iter(versions)
+    version = next(pending, None)
+    for release in releases:
+        mine: list[Sequence[Any]] = []
+        while version is not None and version[-1] == release[-1]:
+            mine.append(version)
+            version = next(pending, None)
+        yield release, mine
+    if version is not None:
+        raise RuntimeError(f"history row for release id {version[-1]} has no release row")
