@@ -184,7 +184,10 @@ def write_csv(
         if history
         else (RELEASE_FIELDS, release_cells, _RELEASE_TEXT)
     )
-    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n")
+    # The csv module quotes a field only for the characters of *its* line terminator, so with
+    # "\n" a lone "\r" in a summary would go out unquoted and split the row in every reader.
+    # Writing with "\r\n" (both quoted) and turning each row's end into "\n" avoids that.
+    writer = csv.writer(out if excel else _LineFeedEnds(out), lineterminator="\r\n")
     writer.writerow(fields)
     stats = WriteStats()
     for row in rows:
@@ -197,6 +200,21 @@ def write_csv(
         writer.writerow(values)
         stats.rows += 1
     return stats
+
+
+class _LineFeedEnds:
+    """A text sink for `csv.writer` that ends each row with "\n" instead of "\r\n".
+
+    `csv.writer.writerow` makes exactly one `write` call per row, ending in the terminator.
+    """
+
+    __slots__ = ("_write",)
+
+    def __init__(self, out: TextIO) -> None:
+        self._write = out.write
+
+    def write(self, line: str) -> int:
+        return self._write(line[:-2] + "\n")
 
 
 def write_json(out: TextIO, records: Iterable[dict[str, Any]], *, lines: bool) -> WriteStats:
