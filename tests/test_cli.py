@@ -134,3 +134,5 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "Archived from the demo site" in result.stdout
     assert "Press Release" in result.stdout
     assert list((tmp_path / "data" / "demo").glob("*.jsonl"))
+    snapshots = list((tmp_path / "data" / "exports").glob("all-sources_*.csv"))
+    assert len(snapshots) == 1 and "CSV snapshot:" in result.stdout

@@ -83,6 +83,10 @@ def run_demo(
                 report.items = sum(report.types.values())
             if on_crawl is not None:
                 on_crawl(facet, result)
+    if report.ok:
+        from archiver.export import write_snapshot
+
+        report.snapshot = write_snapshot(url, data)
     return report
 
 
