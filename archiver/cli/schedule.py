@@ -1,0 +1,457 @@
+"""`archiver schedule ...` (recurring crawls kept in the database) and `archiver scheduler`.
+
+The schedule commands edit the `schedules` table; a running `archiver scheduler` notices the
+change within its sync interval (or at once on SIGHUP / `systemctl reload`). The service runs in
+the foreground and logs to stderr, as systemd and containers expect.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich import box
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from archiver.cli.common import console, err_console, parse_pairs, stats_table
+from archiver.config import database_url, mask_url
+from archiver.db.models import utcnow
+from archiver.scheduler.schedules import (
+    ScheduleError,
+    add_schedule,
+    get_schedule,
+    new_schedule,
+    parse_duration,
+    remove_schedule,
+    schedule_overview,
+    set_enabled,
+)
+
+STATUS_STYLE = {
+    "finished": "green",
+    "running": "cyan",
+    "failed": "red",
+    "interrupted": "yellow",
+    "skipped": "dim",
+}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(function: F) -> F:
+    """The `--db URL` option of every command here."""
+    return click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        envvar="ARCHIVER_DATABASE_URL",
+        help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
+        " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
+    )(function)
+
+
+@contextmanager
+def open_archive(db: str | None) -> Iterator[tuple[str, Engine]]:
+    """The prepared archive (schema current, dead runs marked); database errors in one line."""
+    from archiver.db import make_engine, prepare
+    from archiver.db.migrate import SchemaError
+
+    url = database_url(db)
+    engine: Engine | None = None
+    try:
+        prepare(url)
+        engine = make_engine(url)
+        yield url, engine
+    except (SQLAlchemyError, SchemaError, OSError) as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+        raise click.ClickException(f"database {mask_url(url)}: {detail[0][:300]}") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+class Duration(click.ParamType):
+    """`90s`, `15m`, `6h`, `1d` on the command line, as seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ScheduleError as error:
+            self.fail(str(error), param, ctx)
+
+
+DURATION = Duration()
+
+
+def _fail(error: Exception) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """Recurring crawls run by `archiver scheduler` (kept in the database).
+
+    \b
+    Examples:
+      archiver schedule add syria --spider amnestyusa -a country=syria --every 6h
+      archiver schedule add dp --spider amnestyusa -a issue=death-penalty \\
+          --cron "30 5 * * mon-fri" --timezone America/New_York --jitter 10m
+      archiver schedule list
+      archiver schedule pause syria
+      archiver schedule run syria
+    """
+
+
+@schedule_group.command("add")
+@click.argument("name")
+@click.option("--spider", required=True, help="Spider to run (e.g. amnestyusa).")
+@click.option(
+    "-a",
+    "--arg",
+    "spider_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Spider argument, repeatable (country=syria, issue=death-penalty, max_pages=3).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Scrapy/archiver setting for this schedule's runs, repeatable (-s DOWNLOAD_DELAY=2).",
+)
+@click.option("--every", metavar="DURATION", help="Run every DURATION: 90s, 15m, 6h, 1d, 1h30m.")
+@click.option("--cron", metavar="EXPR", help='Run on a crontab expression: "0 */6 * * *".')
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA time zone the cron expression is read in (Europe/Berlin).",
+)
+@click.option(
+    "--jitter", metavar="DURATION", help="Delay each fire by a random 0..DURATION (be polite)."
+)
+@click.option(
+    "--max-runtime",
+    metavar="DURATION",
+    help="End a run of this schedule after DURATION [default: the scheduler's --max-runtime].",
+)
+@click.option("--paused", is_flag=True, help="Add it paused (resume it later).")
+@click.option("--replace", is_flag=True, help="Replace a schedule of the same name.")
+@db_option
+def add_command(
+    name: str,
+    spider: str,
+    spider_args: tuple[str, ...],
+    settings: tuple[str, ...],
+    every: str | None,
+    cron: str | None,
+    timezone: str,
+    jitter: str | None,
+    max_runtime: str | None,
+    paused: bool,
+    replace: bool,
+    db: str | None,
+) -> None:
+    """Add the schedule NAME: run SPIDER every DURATION or on a cron expression.
+
+    \b
+    Examples:
+      archiver schedule add syria --spider amnestyusa -a country=syria --every 6h
+      archiver schedule add nightly --spider amnestyusa --cron "0 3 * * *" \\
+          --timezone Europe/Berlin --jitter 15m --max-runtime 2h
+
+    Interval schedules count from when they were added (a restart of the service does not
+    shift them); cron weekdays are crontab's (0 or 7 = Sunday). A running scheduler picks the
+    schedule up within a few seconds. Unknown spiders, bad arguments, invalid cron expressions
+    and names already taken are refused.
+    """
+    try:
+        spec = new_schedule(
+            name,
+            spider,
+            parse_pairs(spider_args, "-a/--arg"),
+            every=every,
+            cron=cron,
+            timezone=timezone,
+            jitter=jitter,
+            settings=parse_pairs(settings, "-s/--set"),
+            max_runtime=max_runtime,
+            enabled=not paused,
+        )
+    except ScheduleError as error:
+        raise _fail(error) from None
+    with open_archive(db) as (_url, engine):
+        try:
+            replaced = add_schedule(engine, spec, replace_existing=replace)
+        except ScheduleError as error:
+            raise _fail(error) from None
+        stored = get_schedule(engine, name)
+    next_fire = stored.trigger().get_next_fire_time(None, utcnow()) if stored.enabled else None
+    args = " ".join(f"{key}={value}" for key, value in spec.arguments.items())
+    console.print(
+        f"schedule {name} {'replaced' if replaced else 'added'}: {spider} {args}".rstrip()
+        + f", {spec.describe()}"
+        + (" (paused)" if paused else f"; first fire about {_when(next_fire)}")
+    )
+
+
+@schedule_group.command("list")
+@db_option
+def list_command(db: str | None) -> None:
+    """List the schedules with their next fire time and their last run.
+
+    \b
+    Example:
+      archiver schedule list --db postgresql://archiver@localhost/archive
+
+    Next fire times come from the running scheduler; the last run is the latest crawl run
+    of the schedule, skipped fires included.
+    """
+    from archiver.scheduler.lock import lock_holder
+
+    with open_archive(db) as (url, engine):
+        rows = schedule_overview(engine)
+        holder = lock_holder(url)
+    table = Table(box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("name", "crawl", "when", "state", "next fire", "last run", "status"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        spec = row.spec
+        crawl = " ".join([spec.spider, *(f"{k}={v}" for k, v in spec.arguments.items())])
+        status = row.last_run_status or ""
+        if status:
+            style = STATUS_STYLE.get(status, "")
+            status = f"[{style}]{status}[/{style}]" if style else status
+            if row.last_run_reason and row.last_run_reason != row.last_run_status:
+                status += f" ({row.last_run_reason})"
+        last = f"#{row.last_run_id} {_when(row.last_run_started_at)}" if row.last_run_id else ""
+        table.add_row(
+            spec.name,
+            crawl,
+            spec.describe(),
+            "active" if spec.enabled else "[yellow]paused[/yellow]",
+            _when(row.next_fire_at) if holder and spec.enabled else "",
+            last,
+            status,
+        )
+    if rows:
+        console.print(table)
+    else:
+        console.print("no schedules yet: add one with `archiver schedule add`")
+    if holder:
+        console.print(f"scheduler running: {holder}")
+    else:
+        console.print("[yellow]no scheduler is running on this database[/yellow]")
+
+
+def _toggle(name: str, db: str | None, enabled: bool) -> None:
+    with open_archive(db) as (_url, engine):
+        try:
+            before = set_enabled(engine, name, enabled)
+        except ScheduleError as error:
+            raise _fail(error) from None
+    word = "resumed" if enabled else "paused"
+    console.print(f"schedule {name} {word}" if before != enabled else f"schedule {name} was {word}")
+
+
+@schedule_group.command("pause")
+@click.argument("name")
+@db_option
+def pause_command(name: str, db: str | None) -> None:
+    """Pause the schedule NAME (a run in progress finishes).
+
+    \b
+    Example:
+      archiver schedule pause syria
+    """
+    _toggle(name, db, False)
+
+
+@schedule_group.command("resume")
+@click.argument("name")
+@db_option
+def resume_command(name: str, db: str | None) -> None:
+    """Resume the paused schedule NAME.
+
+    \b
+    Example:
+      archiver schedule resume syria
+    """
+    _toggle(name, db, True)
+
+
+@schedule_group.command("remove")
+@click.argument("name")
+@db_option
+def remove_command(name: str, db: str | None) -> None:
+    """Remove the schedule NAME (its past runs stay in the archive).
+
+    \b
+    Example:
+      archiver schedule remove syria
+    """
+    with open_archive(db) as (_url, engine):
+        try:
+            remove_schedule(engine, name)
+        except ScheduleError as error:
+            raise _fail(error) from None
+    console.print(f"schedule {name} removed")
+
+
+@schedule_group.command("run")
+@click.argument("name")
+@db_option
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ARCHIVER_DATA_DIR",
+    help="Data folder for the run's log [default: ./data].",
+)
+@click.option("--max-runtime", type=DURATION, help="End the run after DURATION.")
+def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: int | None) -> None:
+    """Run the schedule NAME once, now, in the foreground (recorded with its name as trigger).
+
+    \b
+    Example:
+      archiver schedule run syria
+
+    Refused while a run of the same schedule is going. Exit status as for `archiver crawl`:
+    0 ok, 3 when pages answered but no item could be parsed (the site changed), 4 interrupted.
+    """
+    from archiver.scheduler.runner import run_schedule
+
+    with open_archive(db) as (url, engine):
+        try:
+            spec = get_schedule(engine, name)
+        except ScheduleError as error:
+            raise _fail(error) from None
+        with console.status(f"running schedule {name}: {spec.spider}…"):
+            report = run_schedule(
+                spec, engine, db_url=url, data_dir=data_dir, max_runtime=max_runtime
+            )
+    if report.status == "skipped":
+        raise click.ClickException(f"schedule {name} not run: {report.reason}")
+    if report.stats:
+        console.print(stats_table(report.stats, title=f"Run {report.run_id} of {name}"))
+    console.print(f"log: {report.log_path}  ({report.duration:.1f} s)")
+    if not report.ok:
+        err_console.print(f"[red]run {report.run_id} {report.status}[/red]: {report.reason}")
+        raise SystemExit(report.returncode or 1)
+    console.print(f"run {report.run_id} finished")
+
+
+@click.command("scheduler")
+@db_option
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ARCHIVER_DATA_DIR",
+    help="Data folder; each run logs to DATA/logs/<schedule>-<time>.log [default: ./data].",
+)
+@click.option(
+    "--max-runtime",
+    type=DURATION,
+    default="4h",
+    show_default=True,
+    help="End a run that takes longer (recorded as interrupted); 0 = no limit.",
+)
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="At shutdown, time running crawls get to stop cleanly before they are killed.",
+)
+@click.option(
+    "--misfire-grace",
+    type=DURATION,
+    default="10m",
+    show_default=True,
+    help="A fire that cannot start this late is dropped (and recorded as skipped).",
+)
+@click.option(
+    "--sync-interval",
+    type=DURATION,
+    default="5s",
+    show_default=True,
+    help="How often schedule changes are picked up (SIGHUP: at once).",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Crawls of different schedules that may run at the same time.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also log APScheduler's own messages.")
+def scheduler_command(
+    db: str | None,
+    data_dir: Path | None,
+    max_runtime: int,
+    grace: int,
+    misfire_grace: int,
+    sync_interval: int,
+    max_concurrent: int,
+    verbose: bool,
+) -> None:
+    """Run the schedules: a long-lived service in the foreground (for systemd or a container).
+
+    \b
+    Example:
+      archiver scheduler --db postgresql://archiver@localhost/archive --data-dir /srv/archiver
+
+    Each fire runs the crawl in its own process, logging to DATA/logs/, and records the run
+    with the schedule's name as trigger. A schedule never overlaps itself: a fire while its
+    previous run still goes is recorded as skipped. Schedule changes apply without a restart.
+    SIGTERM/SIGINT stop it: running crawls are asked to stop, killed if still running near the
+    end of --grace, and recorded as interrupted. Only one scheduler may run per database.
+    """
+    from archiver.scheduler.lock import LockHeldError
+    from archiver.scheduler.service import SchedulerService, ServiceOptions
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    options = ServiceOptions(
+        db_url=database_url(db),
+        data_dir=data_dir,
+        max_runtime=max_runtime or None,
+        grace=float(grace),
+        misfire_grace=misfire_grace,
+        sync_interval=float(max(sync_interval, 1)),
+        max_concurrent=max_concurrent,
+    )
+    service = SchedulerService(options)
+    service.install_signal_handlers()
+    try:
+        status = service.run()
+    except LockHeldError as error:
+        raise _fail(error) from None
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"{mask_url(options.db_url)}: {error}") from None
+    raise SystemExit(status)
+
+
+COMMANDS = [schedule_group, scheduler_command]

@@ -1,0 +1,463 @@
+"""Scheduled crawls: the real `archiver scheduler` process against the local demo site.
+
+The service runs as a subprocess (`python -m archiver scheduler`), exactly as systemd starts it;
+schedules are added with the real CLI, and what happened is read back from the database. Every
+test stops its service in `finally`, so no process outlives a test. Crawls are kept tiny
+(`max_pages`, no download delay) and intervals are one second.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from archiver.cli import main as cli
+from archiver.crawl import EXIT_NO_ITEMS, CrawlResult
+from archiver.db import make_engine, prepare
+from archiver.db.models import CrawlRun, Release
+from archiver.db.runs import open_run, pid_alive
+from archiver.demo.server import DemoServer
+from archiver.scheduler.lock import LockHeldError, ServiceLock, lock_holder
+from archiver.scheduler.runner import record_skipped, settle_run
+from archiver.scheduler.schedules import (
+    ScheduleError,
+    add_schedule,
+    get_schedule,
+    list_schedules,
+    new_schedule,
+    remove_schedule,
+    schedule_overview,
+    set_enabled,
+)
+
+RUNS = CrawlRun.__table__
+# What keeps a crawl of the local site short: no politeness delays, one listing page.
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "ROBOTSTXT_OBEY=0"]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def archiver(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "archiver", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def add(url: str, name: str, server: DemoServer, *extra: str, cwd: Path) -> None:
+    """`archiver schedule add NAME` of the demo site, every second unless `extra` says else."""
+    when = [] if ("--cron" in extra or "--every" in extra) else ["--every", "1s"]
+    done = archiver(
+        "schedule",
+        "add",
+        name,
+        "--spider",
+        "amnestyusa",
+        "-a",
+        f"base_url={server.base_url}",
+        *FAST,
+        *when,
+        *extra,
+        "--db",
+        url,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def runs(url: str, trigger: str | None = None) -> list[Any]:
+    """Every crawl_runs row (of `trigger`), oldest first."""
+    engine = make_engine(url)
+    try:
+        query = select(RUNS).order_by(RUNS.c.id)
+        if trigger is not None:
+            query = query.where(RUNS.c.trigger == trigger)
+        with engine.connect() as connection:
+            return list(connection.execute(query).all())
+    finally:
+        engine.dispose()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `check` until it returns something true, or fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Service:
+    """A running `archiver scheduler` subprocess with its log file."""
+
+    def __init__(self, url: str, data_dir: Path, log: Path, *options: str) -> None:
+        self.log = log
+        self._log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "archiver",
+                "scheduler",
+                "--db",
+                url,
+                "--data-dir",
+                str(data_dir),
+                "--sync-interval",
+                "1s",
+                *options,
+            ],
+            cwd=data_dir.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"scheduler exited early ({self.process.returncode}):\n{self.output()}")
+            return "scheduler started" in self.output()
+
+        wait_for("the scheduler to start", ready, timeout)
+
+    def stop(self, timeout: float = 40.0) -> int:
+        """SIGTERM, wait; kill if it does not stop (the test then fails on the exit status)."""
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return -9
+        finally:
+            self._log_file.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
+    """Start `archiver scheduler` subprocesses; every one is stopped after the test."""
+    started: list[Service] = []
+
+    def start(url: str, *options: str, ready: bool = True) -> Service:
+        data = tmp_path / "data"
+        data.mkdir(exist_ok=True)
+        running = Service(url, data, tmp_path / f"scheduler-{len(started)}.log", *options)
+        started.append(running)
+        if ready:
+            running.wait_ready()
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def assert_no_overlap(rows: list[Any]) -> None:
+    """Crawls of one schedule (skipped fires aside) never ran at the same time."""
+    spans = sorted((row.started_at, row.finished_at) for row in rows if row.status != "skipped")
+    for (_, end), (start, _) in pairwise(spans):
+        assert end is not None and end <= start, f"runs overlap: {spans}"
+
+
+def assert_consistent(url: str) -> None:
+    """No run left running, every closed run has an end, releases point at existing runs."""
+    rows = runs(url)
+    assert rows, "no run was recorded"
+    assert not [row.id for row in rows if row.status == "running"]
+    assert all(row.finished_at is not None for row in rows)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            releases = Release.__table__
+            dangling = connection.execute(
+                select(releases.c.id).where(
+                    releases.c.last_run_id.is_not(None),
+                    releases.c.last_run_id.not_in(select(RUNS.c.id)),
+                )
+            ).all()
+            assert dangling == []
+            if engine.dialect.name == "sqlite":
+                assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+                assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    finally:
+        engine.dispose()
+
+
+# -- schedules: validation and the table (fast, both dialects) -----------------------------------
+
+
+def test_schedules_are_stored_listed_paused_and_removed(archive_engine: Any) -> None:
+    spec = new_schedule("syria", "amnestyusa", {"country": "syria"}, every="6h", jitter="5m")
+    assert add_schedule(archive_engine, spec) is False
+    with pytest.raises(ScheduleError, match="exists already"):
+        add_schedule(archive_engine, spec)
+    changed = new_schedule("syria", "amnestyusa", {"country": "syria"}, cron="0 */6 * * *")
+    assert add_schedule(archive_engine, changed, replace_existing=True) is True
+
+    stored = get_schedule(archive_engine, "syria")
+    assert (stored.cron, stored.interval_seconds, stored.arguments) == (
+        "0 */6 * * *",
+        None,
+        {"country": "syria"},
+    )
+    assert set_enabled(archive_engine, "syria", False) is True
+    assert list_schedules(archive_engine)[0].enabled is False
+    set_enabled(archive_engine, "syria", True)
+
+    record_skipped(archive_engine, stored, "previous run of this schedule still running")
+    (overview,) = schedule_overview(archive_engine)
+    assert overview.last_run_status == "skipped"
+
+    remove_schedule(archive_engine, "syria")
+    with pytest.raises(ScheduleError, match="no schedule named 'syria'"):
+        get_schedule(archive_engine, "syria")
+    with pytest.raises(ScheduleError, match="no schedule named"):
+        remove_schedule(archive_engine, "syria")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--spider", "nosuchspider", "--every", "6h"], "unknown spider 'nosuchspider'"),
+        (["--spider", "amnestyusa", "--cron", "0 25 * * *"], "invalid cron expression"),
+        (["--spider", "amnestyusa", "--cron", "every day"], "expected 5 fields"),
+        (["--spider", "amnestyusa", "--every", "6 hours"], "invalid duration '6 hours'"),
+        (["--spider", "amnestyusa"], "give --every or --cron"),
+        (["--spider", "amnestyusa", "--every", "1h", "--timezone", "Mars/Base"], "time zone"),
+        (["--spider", "amnestyusa", "-a", "colour=red", "--every", "1h"], "unknown argument"),
+    ],
+)
+def test_schedule_add_refuses_bad_input_in_one_line(
+    sqlite_url: str, options: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(cli, ["schedule", "add", "x", *options, "--db", sqlite_url])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_schedule_add_refuses_a_duplicate_name(sqlite_url: str) -> None:
+    command = ["schedule", "add", "syria", "--spider", "amnestyusa", "--every", "6h"]
+    first = CliRunner().invoke(cli, [*command, "--db", sqlite_url])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(cli, [*command, "--db", sqlite_url])
+    assert second.exit_code == 1
+    assert "a schedule named 'syria' exists already" in second.output
+    listed = CliRunner().invoke(cli, ["schedule", "list", "--db", sqlite_url])
+    assert "syria" in listed.output and "every 6h" in listed.output
+    assert "no scheduler is running" in listed.output
+
+
+def test_a_finished_run_that_parsed_nothing_is_corrected_to_failed(archive_engine: Any) -> None:
+    spec = new_schedule("empty", "amnestyusa", every="1h", verify_spider=False)
+    run_id = open_run(archive_engine, spider="amnestyusa", trigger="empty")
+    with archive_engine.begin() as connection:
+        connection.execute(RUNS.update().where(RUNS.c.id == run_id).values(status="finished"))
+    result = CrawlResult(EXIT_NO_ITEMS, {"archiver/run_id": run_id, "archiver/outcome": "x"})
+    assert settle_run(archive_engine, spec, result, pid=None) == (
+        run_id,
+        "failed",
+        "no items parsed",
+    )
+
+
+def test_the_lock_refuses_a_second_holder_and_names_the_first(db_url: str) -> None:
+    prepare(db_url)
+    with ServiceLock(db_url):
+        with pytest.raises(LockHeldError, match=f"pid {os.getpid()} on"):
+            ServiceLock(db_url).acquire(wait=0)
+        assert f"pid {os.getpid()}" in (lock_holder(db_url) or "")
+    assert lock_holder(db_url) is None
+    ServiceLock(db_url).acquire(wait=0).release()
+
+
+# -- the real service ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_service_fires_every_second_and_records_each_run(
+    db_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    with DemoServer() as site:
+        add(db_url, "syria", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
+        running = service(db_url)
+        finished = wait_for(
+            "two finished runs",
+            lambda: len([r for r in runs(db_url, "syria") if r.status == "finished"]) >= 2,
+            timeout=60,
+        )
+        assert finished
+        listed = archiver("schedule", "list", "--db", db_url, cwd=tmp_path)
+        assert "scheduler running" in listed.stdout and "syria" in listed.stdout
+        assert running.stop() == 0
+    rows = runs(db_url, "syria")
+    assert {row.spider for row in rows} == {"amnestyusa"}
+    assert all(row.arguments["country"] == "syria" for row in rows)
+    assert_no_overlap(rows)
+    assert_consistent(db_url)
+    logs = sorted((tmp_path / "data" / "logs").glob("syria-*.log"))
+    assert len(logs) >= 2 and "Scrapy" in logs[0].read_text()
+
+
+@pytest.mark.slow
+def test_slow_site_runs_never_overlap_and_skipped_fires_are_recorded(
+    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    with DemoServer(delay=0.7) as site:
+        add(sqlite_url, "slow", site, "-a", "country=syria", "-a", "max_pages=2", cwd=tmp_path)
+        running = service(sqlite_url)
+
+        def done() -> bool:
+            rows = runs(sqlite_url, "slow")
+            ended = [r for r in rows if r.status == "finished"]
+            return len(ended) >= 2 and any(r.status == "skipped" for r in rows)
+
+        wait_for("two finished runs and a skipped fire", done, timeout=60)
+        assert running.stop() == 0
+    rows = runs(sqlite_url, "slow")
+    assert_no_overlap(rows)
+    skipped = [row for row in rows if row.status == "skipped"]
+    assert skipped[0].finish_reason == "previous run of this schedule still running"
+    # Every skipped fire fell while a real run of the schedule was going on.
+    real = [row for row in rows if row.status != "skipped"]
+    assert all(
+        any(run.started_at - timedelta(seconds=30) <= skip.started_at for run in real)
+        for skip in skipped
+    )
+    assert_consistent(sqlite_url)
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_run_stops_within_the_grace_period_and_marks_it_interrupted(
+    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    grace = 8.0
+    with DemoServer(delay=2.0) as site:
+        add(sqlite_url, "stuck", site, "-a", "country=syria", cwd=tmp_path)
+        running = service(sqlite_url, "--grace", f"{int(grace)}s")
+        run = wait_for(
+            "a running crawl",
+            lambda: [r for r in runs(sqlite_url, "stuck") if r.status == "running"],
+            timeout=60,
+        )[0]
+        assert pid_alive(run.pid)
+        signalled = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        status = running.process.wait(timeout=grace + 20)
+        took = time.monotonic() - signalled
+        running.stop()
+    assert status == 0, running.output()
+    assert took <= grace + 1.5, f"took {took:.1f} s to stop"
+    assert not pid_alive(run.pid)
+    (row,) = [r for r in runs(sqlite_url) if r.id == run.id]
+    assert row.status == "interrupted"
+    assert row.finish_reason.startswith("interrupted")
+    assert_consistent(sqlite_url)
+
+
+@pytest.mark.slow
+def test_schedule_added_and_paused_while_the_service_runs_takes_effect_without_restart(
+    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    with DemoServer() as site:
+        running = service(sqlite_url)
+        add(sqlite_url, "late", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
+        wait_for(
+            "a run of the schedule added while the service ran",
+            lambda: [r for r in runs(sqlite_url, "late") if r.status == "finished"],
+            timeout=60,
+        )
+        paused = archiver("schedule", "pause", "late", "--db", sqlite_url, cwd=tmp_path)
+        assert paused.returncode == 0, paused.stderr
+        wait_for("the pause to be noticed", lambda: "schedule late paused" in running.output())
+        noticed = datetime.now(UTC)
+        time.sleep(3)
+        assert running.stop() == 0
+    started_after = [r for r in runs(sqlite_url, "late") if r.started_at > noticed]
+    assert started_after == [], "a paused schedule fired"
+
+
+@pytest.mark.slow
+def test_sighup_reloads_the_schedules_at_once(
+    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    with DemoServer() as site:
+        running = service(sqlite_url, "--sync-interval", "1h")
+        add(sqlite_url, "hup", site, "--cron", "0 3 * * *", cwd=tmp_path)
+        running.process.send_signal(signal.SIGHUP)
+        wait_for("SIGHUP to load the schedule", lambda: "schedule hup loaded" in running.output())
+        assert wait_for(
+            "the next fire time to be recorded",
+            lambda: schedule_next_fire(sqlite_url, "hup"),
+        ).hour in (3, 4)  # 03:00 UTC, shown in the machine's zone by the CLI only
+        assert running.stop() == 0
+
+
+def schedule_next_fire(url: str, name: str) -> datetime | None:
+    engine = make_engine(url)
+    try:
+        (row,) = [r for r in schedule_overview(engine) if r.spec.name == name]
+        return row.next_fire_at
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_second_scheduler_on_the_same_database_refuses_to_start(
+    db_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    first = service(db_url)
+    second = archiver("scheduler", "--db", db_url, "--data-dir", str(tmp_path / "d2"), cwd=tmp_path)
+    assert second.returncode == 1
+    assert "another scheduler is already running" in second.stderr
+    assert f"pid {first.process.pid}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+    assert first.process.poll() is None, "the first scheduler must keep running"
+    assert first.stop() == 0
+
+
+@pytest.mark.slow
+def test_schedule_run_now_ok_when_nothing_new_and_failed_when_nothing_parsed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with DemoServer() as site:
+        add(sqlite_url, "syria", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
+        add(sqlite_url, "nowhere", site, "-a", "country=atlantis", cwd=tmp_path)
+        data = ["--data-dir", str(tmp_path / "data"), "--db", sqlite_url]
+        first = archiver("schedule", "run", "syria", *data, cwd=tmp_path)
+        again = archiver("schedule", "run", "syria", *data, cwd=tmp_path)
+        empty = archiver("schedule", "run", "nowhere", *data, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert empty.returncode == EXIT_NO_ITEMS, empty.stdout + empty.stderr
+    assert "no items parsed" in empty.stderr
+    syria = runs(sqlite_url, "syria")
+    assert [row.status for row in syria] == ["finished", "finished"]
+    assert syria[0].items_new > 0 and syria[1].items_new == 0
+    (nothing,) = runs(sqlite_url, "nowhere")
+    assert (nothing.status, nothing.finish_reason) == ("failed", "no items parsed")
