@@ -44,6 +44,8 @@ def outcome(stats: dict[str, object]) -> tuple[int, str]:
     (3, 'no items parsed')
     >>> outcome({"finish_reason": "shutdown", "archiver/cards": 5})
     (4, 'interrupted')
+    >>> outcome({"finish_reason": "finished", "archiver/pages_not_modified": 1})
+    (0, 'ok')
     """
     reason = str(stats.get("finish_reason", ""))
     if reason in ("shutdown", "cancelled"):
@@ -58,6 +60,8 @@ def outcome(stats: dict[str, object]) -> tuple[int, str]:
     if int(stats.get("archiver/listing_pages", 0) or 0) > 0 and not stats.get("archiver/cards"):
         return EXIT_NO_ITEMS, "no items parsed"
     if not stats.get("archiver/listing_pages"):
+        if stats.get("archiver/pages_not_modified"):
+            return EXIT_OK, "ok"  # incremental run answered 304: nothing changed
         return EXIT_ERROR, "no listing page could be read"
     return EXIT_OK, "ok"
 

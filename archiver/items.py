@@ -62,6 +62,8 @@ class ReleaseItem:
     content_hash: str | None = None
     # Filled by pipelines.validate.ValidatePipeline: reasons the item was refused, if any.
     problems: list[str] = field(default_factory=list)
+    # Provenance (archiver.warc): WARC-Record-ID of the archived listing page the card was on.
+    warc_record: str | None = None
 
     @classmethod
     def from_card(

@@ -39,6 +39,14 @@ ITEM_PIPELINES: dict[str, int] = {
     "pipelines.store.StorePipeline": 500,
 }
 
+# Conditional requests (ETag / Last-Modified) and the raw page archive (WARC): see
+# archiver.incremental and archiver.warc. The archive sits after HttpCompression (590) on the
+# way back, so it keeps the decoded body.
+DOWNLOADER_MIDDLEWARES: dict[str, int] = {
+    "archiver.incremental.ConditionalRequestsMiddleware": 575,
+    "archiver.warc.WarcArchiveMiddleware": 585,
+}
+
 EXTENSIONS: dict[str, int] = {
     "archiver.quarantine.JsonlQuarantine": 500,
 }
@@ -52,3 +60,14 @@ ARCHIVER_DATA_DIR = None
 # Refused items go to the store's invalid_items table; None = the JSONL quarantine only when the
 # store is off (`-s ARCHIVER_STORE_ENABLED=0`), see archiver.quarantine.jsonl_enabled.
 ARCHIVER_QUARANTINE_JSONL = None
+
+# Incremental crawls (archiver.incremental): auto = on when the archive holds items for the
+# source and filter and an earlier run read that listing to its end; `archiver crawl --full`
+# sets off. Pagination stops after this many consecutive pages with nothing new or edited.
+ARCHIVER_INCREMENTAL = "auto"
+ARCHIVER_INCREMENTAL_PAGES = 1
+ARCHIVER_CONDITIONAL_REQUESTS = True
+# Raw page archive (archiver.warc): gzip WARC files under <data>/warc/, rotated by size.
+ARCHIVER_WARC_ENABLED = True
+ARCHIVER_WARC_DIR = None
+ARCHIVER_WARC_MAX_BYTES = 100 * 1024 * 1024

@@ -36,6 +36,7 @@ from archiver.config import data_dir, database_url, mask_url
 from archiver.db import make_engine, prepare
 from archiver.db.runs import RunOutcome, close_run, open_run, status_for_reason
 from archiver.db.store import QuarantinedItem, ReleaseStore, StoreCounts
+from archiver.health import run_health
 from archiver.quarantine import quarantine_record
 from archiver.signals import item_quarantined
 
@@ -226,6 +227,9 @@ class StorePipeline:
         )
         unsaved = len(self._items) + len(self._invalid)
         status = "failed" if self._failed else status_for_reason(reason)
+        health = run_health(self.store.engine, self.store.run_id or 0, stats)
+        if "no_items" in health.flags and status == "finished":
+            status, reason = "failed", "no items parsed"  # the site changed: alert-worthy
         outcome = RunOutcome(
             status=status,
             finish_reason=reason if not unsaved else f"{reason}; {unsaved} items not stored",
@@ -234,6 +238,8 @@ class StorePipeline:
             cards=int(stats.get("archiver/cards", 0)),
             errors=max(errors, exceptions),
             stats=_json_safe(stats),
+            cards_per_page=health.cards_per_page,
+            health=health.column,
         )
         try:
             close_run(self.store.engine, self.store.run_id or 0, outcome, self.store.totals)

@@ -68,6 +68,12 @@ def _progress_line(stats: dict[str, Any]) -> Text:
     metavar="SECONDS",
     help="End the crawl if it runs longer than this (it is recorded as interrupted).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Read every listing page, even when the archive already holds this listing "
+    "(default: incremental, stopping at the first page with nothing new or edited).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display, only the summary.")
 def crawl_command(
     spider: str,
@@ -77,6 +83,7 @@ def crawl_command(
     db_url: str | None,
     data_dir: Path | None,
     timeout: float | None,
+    full: bool,
     quiet: bool,
 ) -> None:
     """Run one crawl of SPIDER and store what it finds.
@@ -90,9 +97,15 @@ def crawl_command(
     script or a scheduler); its log goes to data/logs/. The exit status is 0 when the crawl
     went well, 3 when pages answered but no item could be parsed (the site's markup changed),
     4 when it was interrupted, 2 for bad arguments and 1 for other failures.
+
+    A listing the archive already holds is crawled incrementally: pagination stops after the
+    first page with nothing new or edited (`--full` reads every page). Every listing page
+    fetched is kept in data/warc/ (see `archiver reparse`).
     """
     args = parse_pairs(spider_args, "-a/--arg")
     extra: dict[str, Any] = parse_pairs(settings, "-s/--set")
+    if full:
+        extra["ARCHIVER_INCREMENTAL"] = "off"
     if output is not None:
         if not output.parent.exists():
             raise click.BadParameter(f"folder {output.parent} does not exist", param_hint="-o")

@@ -190,6 +190,11 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         ("same", "right", lambda run: str(run.items_unchanged)),
         ("inv", "right", lambda run: str(run.items_invalid)),
         ("err", "right", lambda run: str(run.errors)),
+        *(
+            [("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")]
+            if any(getattr(run, "health", None) for run in runs)
+            else []
+        ),
         ("finish reason", "left", _reason),
     ]
     for name, justify, _ in columns:

@@ -17,11 +17,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -132,6 +134,10 @@ class CrawlRun(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(100))
     # The crawler's final stats, JSON-safe, for post-mortems.
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    # Selector health (archiver.health): cards per 200 page, and comma-separated flags such as
+    # "pages_without_cards,cards_drop" when the site's markup may have changed (NULL = healthy).
+    cards_per_page: Mapped[float | None] = mapped_column(Float())
+    health: Mapped[str | None] = mapped_column(String(200))
 
 
 class Release(Base):
@@ -170,6 +176,10 @@ class Release(Base):
     )
     first_page_url: Mapped[str | None] = mapped_column(Text)
     last_page_url: Mapped[str | None] = mapped_column(Text)
+    # WARC-Record-IDs of the archived listing pages (`warc_pages.record_id`) it was first and
+    # last seen on: every value can be traced to the exact bytes it was read from.
+    first_warc_record: Mapped[str | None] = mapped_column(String(100))
+    last_warc_record: Mapped[str | None] = mapped_column(String(100))
 
 
 class ReleaseVersion(Base):
@@ -230,6 +240,46 @@ class InvalidItem(Base):
     raw: Mapped[dict[str, Any]]
     page_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WarcPage(Base):
+    """One listing page fetched and kept in a WARC file (archiver.warc): where its bytes are.
+
+    `archiver reparse --run ID` reads a run's pages back through this index, so archived pages
+    can be parsed again with fixed extractors without touching the network.
+    """
+
+    __tablename__ = "warc_pages"
+    __table_args__ = (Index(None, "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(100), unique=True)  # the response record's
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(64))
+    facet: Mapped[str | None] = mapped_column(String(200))
+    page: Mapped[int | None]  # listing page number
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    # Path of the .warc.gz file relative to the data folder, and the record's place in it.
+    warc_file: Mapped[str] = mapped_column(Text)
+    offset: Mapped[int] = mapped_column(BigInteger())
+    length: Mapped[int] = mapped_column(BigInteger())
+    payload_digest: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[datetime]
+
+
+class ListingValidator(Base):
+    """The ETag / Last-Modified a listing URL last answered with (conditional requests)."""
+
+    __tablename__ = "listing_validators"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Schedule(Base):

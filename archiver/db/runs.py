@@ -87,6 +87,8 @@ class RunOutcome:
     cards: int = 0
     errors: int = 0
     stats: dict[str, Any] | None = None
+    cards_per_page: float | None = None  # selector health (archiver.health)
+    health: str | None = None
 
 
 def status_for_reason(reason: str | None) -> str:
@@ -127,6 +129,8 @@ def close_run(
                 cards=outcome.cards,
                 errors=outcome.errors,
                 stats=outcome.stats,
+                cards_per_page=outcome.cards_per_page,
+                health=outcome.health,
                 items_seen=totals.seen,
                 items_new=totals.new,
                 items_updated=totals.updated,

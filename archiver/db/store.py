@@ -3,10 +3,14 @@
 For every release in a batch the store decides, against what the archive already holds:
 
 - new URL (per source) → a new `releases` row;
-- same `content_hash` → only `last_seen_at`, `last_run_id` and `last_page_url` move;
+- same `content_hash` → only `last_seen_at`, `last_run_id`, `last_page_url` and
+  `last_warc_record` move;
 - different `content_hash` (title, summary, type or date changed) → the old values go to a
   `release_versions` row and the release takes the new ones;
 - and in every case the facet it was seen under is merged into `release_facets`.
+
+An observation older than what the archive holds (`archiver reparse` of an old run) never
+moves `last_seen_at` backwards nor replaces newer content: it only fills what was missing.
 
 A release seen again in the same run (under another filter, or on a page that shifted while the
 crawl paginated) counts once: `ReleaseStore` remembers what its run already counted.
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, case, select, update
+from sqlalchemy import Connection, Engine, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -82,6 +86,8 @@ class StorableRelease(Protocol):
     facet: str | None
     page_url: str
     fetched_at: datetime | None
+    # Optional: the WARC-Record-ID of the archived page (read with getattr, default None).
+    # warc_record: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,7 @@ class _Pending:
 
     item: StorableRelease
     first_page_url: str
+    first_warc_record: str | None = None
     facets: set[str] = field(default_factory=set)
 
 
@@ -171,9 +178,15 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[A
 def _upsert_releases(insert: Callable[[Table], Insert]) -> Any:
     stmt = insert(RELEASES)
     excluded = stmt.excluded  # type: ignore[attr-defined]
-    changed = RELEASES.c.content_hash != excluded.content_hash
+    # An older observation (reparse of an old run) neither rewinds `last_*` nor replaces content.
+    newer = excluded.last_seen_at >= RELEASES.c.last_seen_at
+    changed = (RELEASES.c.content_hash != excluded.content_hash) & newer
     content = {
         name: case((changed, excluded[name]), else_=RELEASES.c[name]) for name in CONTENT_COLUMNS
+    }
+    last = {
+        name: case((newer, excluded[name]), else_=RELEASES.c[name])
+        for name in ("last_seen_at", "last_run_id", "last_page_url")
     }
     return stmt.on_conflict_do_update(  # type: ignore[attr-defined]
         index_elements=[RELEASES.c.source, RELEASES.c.url],
@@ -182,9 +195,14 @@ def _upsert_releases(insert: Callable[[Table], Insert]) -> Any:
             "content_since": case(
                 (changed, excluded.content_since), else_=RELEASES.c.content_since
             ),
-            "last_seen_at": excluded.last_seen_at,
-            "last_run_id": excluded.last_run_id,
-            "last_page_url": excluded.last_page_url,
+            **last,
+            "last_warc_record": case(
+                (newer, func.coalesce(excluded.last_warc_record, RELEASES.c.last_warc_record)),
+                else_=RELEASES.c.last_warc_record,
+            ),
+            "first_warc_record": func.coalesce(
+                RELEASES.c.first_warc_record, excluded.first_warc_record
+            ),
         },
     ).returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url)
 
@@ -197,7 +215,11 @@ def _dedupe(items: Iterable[StorableRelease]) -> dict[Key, _Pending]:
         key = (item.source, item.url)
         entry = pending.get(key)
         if entry is None:
-            entry = pending[key] = _Pending(item=item, first_page_url=item.page_url)
+            entry = pending[key] = _Pending(
+                item=item,
+                first_page_url=item.page_url,
+                first_warc_record=getattr(item, "warc_record", None),
+            )
         else:
             entry.item = item
         if item.facet:
@@ -285,10 +307,14 @@ def write_releases(
                 "last_run_id": run_id,
                 "first_page_url": entry.first_page_url,
                 "last_page_url": item.page_url,
+                "first_warc_record": entry.first_warc_record,
+                "last_warc_record": getattr(item, "warc_record", None),
             }
         )
         old = existing.get(key)
         duplicate = key in already_seen
+        if old is not None and seen_at < old.last_seen_at:
+            content_hash = old.content_hash  # older than the archive's values: not an edit
         if old is not None and old.content_hash != content_hash:
             version_rows.append(
                 {
