@@ -127,8 +127,6 @@ def run_crawl(
         stats_file = Path(tmp) / "stats.json"
         status_file = Path(tmp) / "status.json"
         all_settings["ARCHIVER_STATUS_FILE"] = str(status_file)
-        all_settings.setdefault("EXTENSIONS", {})
-        all_settings["EXTENSIONS"] = {**all_settings["EXTENSIONS"], "archiver.status.StatusFile": 0}
         command = worker_command(spider, args or {}, all_settings, stats_file)
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "archiver.settings"}
         started = time.monotonic()

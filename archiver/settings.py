@@ -49,6 +49,8 @@ DOWNLOADER_MIDDLEWARES: dict[str, int] = {
 
 EXTENSIONS: dict[str, int] = {
     "archiver.quarantine.JsonlQuarantine": 500,
+    # Live counters for the process that launched the crawl; off unless ARCHIVER_STATUS_FILE.
+    "archiver.status.StatusFile": 0,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -19,10 +19,7 @@ pytestmark = pytest.mark.slow
 # The store is off in these crawls (no database), so the JSONL quarantine keeps refused items.
 # EXTENSIONS is named explicitly because run_crawl currently replaces the project's EXTENSIONS
 # with its own StatusFile entry (see test_run_crawl_keeps_the_project_quarantine below).
-QUARANTINE_SETTINGS = {
-    "ARCHIVER_QUARANTINE_JSONL": True,
-    "EXTENSIONS": {"archiver.quarantine.JsonlQuarantine": 500},
-}
+QUARANTINE_SETTINGS = {"ARCHIVER_QUARANTINE_JSONL": True}
 
 
 def quarantined(tmp_path: Path) -> list[dict[str, Any]]:
@@ -86,11 +83,6 @@ def test_crawl_keeps_every_card_and_stores_only_clean_items(
     assert result.stat("archiver/invalid/missing_date") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="archiver.crawl.run_crawl sets EXTENSIONS={StatusFile} at cmdline priority, which "
-    "replaces the project's EXTENSIONS (JsonlQuarantine) instead of adding to it",
-)
 def test_run_crawl_keeps_the_project_quarantine(
     crawl: Any, demo_server: Any, tmp_path: Path
 ) -> None:

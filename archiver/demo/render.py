@@ -32,7 +32,7 @@ def cf_encode(address: str, key: int = 0x5A) -> str:
     """Cloudflare's e-mail obfuscation: the key byte, then every byte XOR key, as hex.
 
     >>> cf_encode("a@b.c", key=0x10)
-    '1071507232733e73'
+    '107150723e73'
     """
     data = bytes([key]) + bytes(b ^ key for b in address.encode())
     return data.hex()
