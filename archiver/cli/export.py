@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from archiver.cli.common import console, err_console
 from archiver.config import database_url
-from archiver.export.filters import TYPES
+from archiver.export.filters import known_types
 
 #: Below this many rows a progress bar only flickers.
 PROGRESS_MIN_ROWS = 50_000
@@ -72,8 +72,8 @@ PROGRESS_MIN_ROWS = 50_000
     "types",
     multiple=True,
     metavar="TYPE",
-    help=f"Only releases of this type (repeatable; case ignored; one of: {', '.join(TYPES)})."
-    ' Example: --type "press release"',
+    help="Only releases of this type (repeatable; case ignored; one of:"
+    f' {", ".join(known_types())}). Example: --type "press release"',
 )
 @click.option(
     "--since",

@@ -14,17 +14,27 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from archiver.listing import FILTER_KEYS
-from archiver.normalize.types import OTHER, VOCABULARY
 from archiver.sources import SOURCES
-
-#: Every value `--type` accepts (the controlled vocabulary the normaliser stores).
-TYPES: tuple[str, ...] = (*VOCABULARY, OTHER)
 
 _FACET_VALUE = re.compile(r"^[a-z0-9_-]+$")
 
 
 class ExportError(ValueError):
     """Input or state that makes an export impossible, with a message meant for the user."""
+
+
+def known_types() -> tuple[str, ...]:
+    """Every value `--type` accepts: the controlled vocabulary the normaliser stores.
+
+    Imported when needed: `archiver.normalize` pulls in Scrapy, which an export never uses
+    (and which would double the memory of a small export process).
+
+    >>> known_types()[0], known_types()[-1]
+    ('Press Release', 'Other')
+    """
+    from archiver.normalize.types import OTHER, VOCABULARY
+
+    return (*VOCABULARY, OTHER)
 
 
 def parse_type(value: str) -> str:
@@ -39,10 +49,11 @@ def parse_type(value: str) -> str:
 Update, Urgent Action, Statement, News, Blog, Story, Research, Op-Ed, Event, Video, Podcast, Other)
     """
     key = " ".join(value.lower().replace("-", " ").split())
-    for name in TYPES:
+    types = known_types()
+    for name in types:
         if " ".join(name.lower().replace("-", " ").split()) == key:
             return name
-    raise ExportError(f"unknown type {value!r} (known: {', '.join(TYPES)})")
+    raise ExportError(f"unknown type {value!r} (known: {', '.join(types)})")
 
 
 def parse_source(value: str) -> str:

@@ -18,13 +18,32 @@ pattern could match across the `&` between two filters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    String,
+    Table,
+    false,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
-from archiver.db.store import FACETS, RELEASES, RUNS, VERSIONS
+from archiver.db.models import CrawlRun, Release, ReleaseFacet, ReleaseVersion
 from archiver.export.filters import ExportFilters
+
+# The tables themselves, not archiver.db.store's aliases: the store imports the normalisers
+# (and through them Scrapy), which an export never needs.
+RELEASES: Table = Release.__table__  # type: ignore[assignment]
+FACETS: Table = ReleaseFacet.__table__  # type: ignore[assignment]
+VERSIONS: Table = ReleaseVersion.__table__  # type: ignore[assignment]
+RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
 
 #: Rows fetched per round trip: large enough to amortise, small enough to keep memory flat.
 YIELD_PER = 2_000
@@ -110,8 +129,34 @@ def release_order(dialect: str) -> list[ColumnElement[Any]]:
     return [releases.published_on.desc().nulls_last(), url, releases.id]
 
 
+def iso_day(column: Any, dialect: str) -> ColumnElement[str]:
+    """A date column as `YYYY-MM-DD` text, formatted by the database.
+
+    SQLite stores exactly that text, so it is passed through untouched; turning it into a
+    `date` and back in Python for every row would be most of an export's time.
+    """
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return type_coerce(column, String)
+
+
+def iso_moment(column: Any, dialect: str) -> ColumnElement[str]:
+    """A UTC timestamp column as ISO 8601 text with `Z`, to the second, formatted by the database.
+
+    SQLite keeps naive UTC text (see archiver.db.models.UTCDateTime); PostgreSQL keeps
+    `timestamptz`, converted to UTC whatever the session's time zone.
+    """
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime("%Y-%m-%dT%H:%M:%SZ", type_coerce(column, String))
+
+
 def releases_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    """One row per release, export columns in order, then the row id (for nesting history)."""
+    """One row per release, export columns in order, then the row id (for nesting history).
+
+    Dates and times arrive as text already in export format; `summary_truncated` as 0/1 or a
+    bool; facets as one `;`-joined string in no particular order.
+    """
     releases = RELEASES.c
     facets = (
         select(func.aggregate_strings(FACETS.c.facet, ";"))
@@ -122,14 +167,14 @@ def releases_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Sele
         select(
             releases.url,
             releases.title,
-            releases.published_on,
+            iso_day(releases.published_on, dialect),
             releases.type,
             releases.type_raw,
             releases.summary,
-            releases.summary_truncated,
+            type_coerce(releases.summary_truncated, Integer),
             facets.label("facets"),
-            releases.first_seen_at,
-            releases.last_seen_at,
+            iso_moment(releases.first_seen_at, dialect),
+            iso_moment(releases.last_seen_at, dialect),
             releases.id,
         )
         .where(*clauses)
@@ -144,14 +189,14 @@ def versions_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Sele
         select(
             releases.url,
             versions.title,
-            versions.published_on,
+            iso_day(versions.published_on, dialect),
             versions.type,
             versions.type_raw,
             versions.summary,
-            versions.summary_truncated,
-            versions.seen_from,
-            versions.seen_until,
-            versions.replaced_at,
+            type_coerce(versions.summary_truncated, Integer),
+            iso_moment(versions.seen_from, dialect),
+            iso_moment(versions.seen_until, dialect),
+            iso_moment(versions.replaced_at, dialect),
             versions.release_id,
         )
         .join_from(VERSIONS, RELEASES, versions.release_id == releases.id)
@@ -190,8 +235,3 @@ def snapshot_facts(
 def run_exists(connection: Connection, run_id: int) -> bool:
     """Whether crawl run `run_id` is recorded (a typo'd `--seen-since` run id is an error)."""
     return connection.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is not None
-
-
-def as_day(value: date | None) -> str | None:
-    """A date as the manifest writes it."""
-    return value.isoformat() if value else None

@@ -344,8 +344,7 @@ def _export(
 
     result.rows = stats.rows
     result.neutralized = stats.neutralized + (history_stats.neutralized if history_stats else 0)
-    result.first_published = query.as_day(facts.get("first"))
-    result.last_published = query.as_day(facts.get("last"))
+    result.first_published, result.last_published = facts.get("first"), facts.get("last")
     if target is None:
         return result
 

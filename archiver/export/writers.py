@@ -5,6 +5,8 @@ them into the file's cells or records, so nothing is held back: memory does not 
 number of rows. Values are formatted one way in every format: dates `YYYY-MM-DD`, times
 ISO 8601 UTC with `Z`, booleans `true`/`false`, a missing value empty (CSV) or `null` (JSON).
 
+Dates and times arrive as text the database formatted (see `archiver.export.query`).
+
 CSV follows RFC 4180 (comma, double quotes doubled, fields with commas, quotes or line breaks
 quoted). A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
 return as a formula (CSV injection); `neutralize` puts an apostrophe in front of such values,
@@ -17,7 +19,6 @@ import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, TextIO
 
 from archiver.export.columns import RELEASE_FIELDS, VERSION_FIELDS
@@ -55,28 +56,6 @@ def neutralize(value: str) -> str:
     return value
 
 
-def iso_day(value: date | None) -> str | None:
-    """A date as `YYYY-MM-DD` (None stays None).
-
-    >>> iso_day(date(2016, 3, 9)), iso_day(None)
-    ('2016-03-09', None)
-    """
-    return value.isoformat() if value is not None else None
-
-
-def iso_moment(value: datetime | None) -> str | None:
-    """An aware UTC datetime (as the archive returns them) as ISO 8601 with `Z`, to the second.
-
-    >>> from datetime import UTC
-    >>> iso_moment(datetime(2024, 5, 1, 12, 0, 7, 5, tzinfo=UTC))
-    '2024-05-01T12:00:07Z'
-    """
-    if value is None:
-        return None
-    # isoformat is much faster than strftime; the archive's datetimes are already UTC.
-    return value.isoformat(timespec="seconds")[:19] + "Z"
-
-
 def facet_list(aggregated: str | None) -> list[str]:
     """The facets the query aggregated (in no particular order), sorted.
 
@@ -87,38 +66,41 @@ def facet_list(aggregated: str | None) -> list[str]:
 
 
 def release_cells(row: Sequence[Any]) -> list[str]:
-    """A release row as CSV cells in `RELEASE_FIELDS` order (before sanitising)."""
-    (url, title, published_on, type_, type_raw, summary, truncated, facets, first, last) = row[:10]
+    """A release row (see `query.releases_query`) as CSV cells in `RELEASE_FIELDS` order.
+
+    >>> release_cells(("u", "T", None, None, "", None, 1, "b;a", "2024-05-01T12:00:00Z",
+    ...                "2024-05-02T12:00:00Z", 7))
+    ['u', 'T', '', '', '', '', 'true', 'a;b', '2024-05-01T12:00:00Z', '2024-05-02T12:00:00Z']
+    """
+    url, title, published_on, type_, type_raw, summary, truncated, facets, first, last = row[:10]
     return [
         url,
         title or "",
-        published_on.isoformat() if published_on is not None else "",
+        published_on or "",
         type_ or "",
         type_raw or "",
         summary or "",
         "true" if truncated else "false",
         ";".join(sorted(facets.split(";"))) if facets else "",
-        first.isoformat(timespec="seconds")[:19] + "Z",
-        last.isoformat(timespec="seconds")[:19] + "Z",
+        first,
+        last,
     ]
 
 
 def version_cells(row: Sequence[Any]) -> list[str]:
-    """A version row as CSV cells in `VERSION_FIELDS` order (before sanitising)."""
-    (url, title, published_on, type_, type_raw, summary, truncated, since, until, replaced) = row[
-        :10
-    ]
+    """A version row (see `query.versions_query`) as CSV cells in `VERSION_FIELDS` order."""
+    url, title, published_on, type_, type_raw, summary, truncated, since, until, replaced = row[:10]
     return [
         url,
         title or "",
-        published_on.isoformat() if published_on is not None else "",
+        published_on or "",
         type_ or "",
         type_raw or "",
         summary or "",
         "true" if truncated else "false",
-        iso_moment(since) or "",
-        iso_moment(until) or "",
-        iso_moment(replaced) or "",
+        since or "",
+        until or "",
+        replaced or "",
     ]
 
 
@@ -126,14 +108,14 @@ def version_record(row: Sequence[Any]) -> dict[str, Any]:
     """A version row as a JSON object (without the release URL it is nested under)."""
     return {
         "title": row[1],
-        "published_on": iso_day(row[2]),
+        "published_on": row[2],
         "type": row[3],
         "type_raw": row[4],
         "summary": row[5],
         "summary_truncated": bool(row[6]),
-        "seen_from": iso_moment(row[7]),
-        "seen_until": iso_moment(row[8]),
-        "replaced_at": iso_moment(row[9]),
+        "seen_from": row[7],
+        "seen_until": row[8],
+        "replaced_at": row[9],
     }
 
 
@@ -144,14 +126,14 @@ def release_record(
     record = {
         "url": row[0],
         "title": row[1],
-        "published_on": iso_day(row[2]),
+        "published_on": row[2],
         "type": row[3],
         "type_raw": row[4],
         "summary": row[5],
         "summary_truncated": bool(row[6]),
         "facets": facet_list(row[7]),
-        "first_seen_at": iso_moment(row[8]),
-        "last_seen_at": iso_moment(row[9]),
+        "first_seen_at": row[8],
+        "last_seen_at": row[9],
     }
     if versions is not None:
         record["versions"] = [version_record(version) for version in versions]
