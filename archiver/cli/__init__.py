@@ -29,9 +29,10 @@ def _register() -> None:
     from archiver.cli import db as db_cmds
     from archiver.cli import demo as demo_cmds
     from archiver.cli import export as export_cmds
+    from archiver.cli import reparse as reparse_cmds
     from archiver.cli import schedule as schedule_cmds
 
-    for module in (crawl_cmds, demo_cmds, db_cmds, export_cmds, schedule_cmds):
+    for module in (crawl_cmds, demo_cmds, db_cmds, export_cmds, schedule_cmds, reparse_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

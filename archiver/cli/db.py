@@ -183,6 +183,11 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         ("started", "left", lambda run: _when(run.started_at)),
         ("took", "right", lambda run: _duration(run.started_at, run.finished_at)),
         ("status", "left", _status),
+        *(
+            [("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")]
+            if any(getattr(run, "health", None) for run in runs)
+            else []
+        ),
         ("pages", "right", lambda run: str(run.pages)),
         ("seen", "right", lambda run: str(run.items_seen)),
         ("new", "right", lambda run: str(run.items_new)),
@@ -190,11 +195,6 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         ("same", "right", lambda run: str(run.items_unchanged)),
         ("inv", "right", lambda run: str(run.items_invalid)),
         ("err", "right", lambda run: str(run.errors)),
-        *(
-            [("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")]
-            if any(getattr(run, "health", None) for run in runs)
-            else []
-        ),
         ("finish reason", "left", _reason),
     ]
     for name, justify, _ in columns:

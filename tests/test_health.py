@@ -1,0 +1,76 @@
+"""Selector health: cards per page on every run, flags when the markup stops matching."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from archiver.cli import main
+from archiver.cli.common import console
+from archiver.crawl import EXIT_OK
+from archiver.db import make_engine
+from archiver.db.runs import RunOutcome, close_run, list_runs, open_run
+from archiver.db.store import StoreCounts
+from archiver.demo.dataset import Dataset
+from archiver.demo.render import render_site
+from archiver.demo.server import DemoServer
+from archiver.health import assess, previous_cards_per_page
+
+
+def _run(engine: Engine, cards_per_page: float, trigger: str = "manual", **arguments: str) -> int:
+    run_id = open_run(engine, spider="amnestyusa", arguments=arguments, trigger=trigger)
+    outcome = RunOutcome(status="finished", finish_reason="finished", cards_per_page=cards_per_page)
+    close_run(engine, run_id, outcome, StoreCounts())
+    return run_id
+
+
+def test_previous_run_is_of_the_same_schedule_and_filter(archive_engine: Engine) -> None:
+    _run(archive_engine, 10.0, country="syria")
+    _run(archive_engine, 3.0, country="iraq")
+    _run(archive_engine, 7.0, trigger="every-6h", country="syria")
+    current = open_run(archive_engine, spider="amnestyusa", arguments={"country": "Syria"})
+    assert previous_cards_per_page(archive_engine, current) == 10.0
+    scheduled = open_run(
+        archive_engine, spider="amnestyusa", arguments={"country": "syria"}, trigger="every-6h"
+    )
+    assert previous_cards_per_page(archive_engine, scheduled) == 7.0
+    unfiltered = open_run(archive_engine, spider="amnestyusa", arguments={})
+    assert previous_cards_per_page(archive_engine, unfiltered) is None
+
+
+def test_drop_by_more_than_half_is_flagged_not_a_smaller_dip() -> None:
+    assert assess(5, 0, 26, previous=10.0).flags == ()
+    assert assess(5, 0, 24, previous=10.0).flags == ("cards_drop",)
+
+
+@pytest.mark.slow
+def test_cards_per_page_drop_is_flagged_on_the_run_and_in_archiver_runs(
+    sqlite_url: str, dataset: Dataset, crawl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 250)  # the whole `archiver runs` table
+    full = {"ARCHIVER_INCREMENTAL": "off"}
+    site = render_site(dataset, "current")
+    with DemoServer(site) as server:
+        assert crawl(server, db_url=sqlite_url, settings=full, country="syria").ok
+        # One card variant stops matching: 6 cards of 10 on each page vanish from the parse.
+        for key, body in list(site.pages.items()):
+            site.pages[key] = re.sub(
+                rb'class="card-md h-full relative"', b'class="teaser-v3"', body, count=6
+            )
+        result = crawl(server, db_url=sqlite_url, settings=full, country="syria")
+    assert result.returncode == EXIT_OK, result.error  # items were parsed: not a failure
+    assert "cards_drop" in result.log_path.read_text()
+    engine = make_engine(sqlite_url)
+    try:
+        latest, first = list_runs(engine, limit=2)
+    finally:
+        engine.dispose()
+    assert first.cards_per_page == 10.0 and first.health is None
+    assert latest.health == "cards_drop"
+    assert latest.cards_per_page is not None and latest.cards_per_page < 5
+    listed = CliRunner().invoke(main, ["runs", "--db", sqlite_url])
+    assert listed.exit_code == 0, listed.output
+    assert "health" in listed.output and "cards_drop" in listed.output
