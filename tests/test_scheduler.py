@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,7 @@ def runs(url: str, trigger: str | None = None) -> list[Any]:
         engine.dispose()
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
     """Poll `check` until it returns something true, or fail saying what never happened."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -136,7 +136,7 @@ class Service:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         def ready() -> bool:
             if self.process.poll() is not None:
                 pytest.fail(f"scheduler exited early ({self.process.returncode}):\n{self.output()}")
@@ -300,24 +300,34 @@ def test_the_lock_refuses_a_second_holder_and_names_the_first(db_url: str) -> No
 
 
 @pytest.mark.slow
-def test_service_fires_every_second_and_records_each_run(
+def test_service_fires_a_schedule_added_while_it_runs_every_second_and_obeys_pause(
     db_url: str, tmp_path: Path, service: Callable[..., Service]
 ) -> None:
     with DemoServer() as site:
+        running = service(db_url)  # no schedules yet: it must notice the one added below
         add(db_url, "syria", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
-        running = service(db_url)
-        finished = wait_for(
+        wait_for(
             "two finished runs",
             lambda: len([r for r in runs(db_url, "syria") if r.status == "finished"]) >= 2,
-            timeout=60,
+            timeout=120,
         )
-        assert finished
         listed = archiver("schedule", "list", "--db", db_url, cwd=tmp_path)
         assert "scheduler running" in listed.stdout and "syria" in listed.stdout
+
+        paused = archiver("schedule", "pause", "syria", "--db", db_url, cwd=tmp_path)
+        assert paused.returncode == 0, paused.stderr
+        wait_for("the pause to be noticed", lambda: "schedule syria paused" in running.output())
+        time.sleep(2.5)  # a few fire times
         assert running.stop() == 0
+    after_pause = running.output().split("schedule syria paused", 1)[1]
+    assert "schedule syria: starting" not in after_pause, "a paused schedule fired"
+
     rows = runs(db_url, "syria")
     assert {row.spider for row in rows} == {"amnestyusa"}
     assert all(row.arguments["country"] == "syria" for row in rows)
+    first, second = [row for row in rows if row.status == "finished"][:2]
+    # The second run parsed the same releases and found nothing new: that is a good run.
+    assert first.items_new > 0 and second.items_new == 0 and second.cards > 0
     assert_no_overlap(rows)
     assert_consistent(db_url)
     logs = sorted((tmp_path / "data" / "logs").glob("syria-*.log"))
@@ -328,27 +338,25 @@ def test_service_fires_every_second_and_records_each_run(
 def test_slow_site_runs_never_overlap_and_skipped_fires_are_recorded(
     sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
 ) -> None:
-    with DemoServer(delay=0.7) as site:
+    with DemoServer(delay=0.5) as site:
         add(sqlite_url, "slow", site, "-a", "country=syria", "-a", "max_pages=2", cwd=tmp_path)
         running = service(sqlite_url)
 
         def done() -> bool:
             rows = runs(sqlite_url, "slow")
-            ended = [r for r in rows if r.status == "finished"]
-            return len(ended) >= 2 and any(r.status == "skipped" for r in rows)
+            finished = [r for r in rows if r.status == "finished"]
+            return bool(finished) and any(r.started_at > finished[0].finished_at for r in rows)
 
-        wait_for("two finished runs and a skipped fire", done, timeout=60)
+        wait_for("a finished run and a fire after it", done, timeout=120)
         assert running.stop() == 0
     rows = runs(sqlite_url, "slow")
     assert_no_overlap(rows)
     skipped = [row for row in rows if row.status == "skipped"]
-    assert skipped[0].finish_reason == "previous run of this schedule still running"
-    # Every skipped fire fell while a real run of the schedule was going on.
-    real = [row for row in rows if row.status != "skipped"]
-    assert all(
-        any(run.started_at - timedelta(seconds=30) <= skip.started_at for run in real)
-        for skip in skipped
-    )
+    assert len(skipped) >= 2, "fires during the first run were not recorded"
+    assert {row.finish_reason for row in skipped} == {"previous run of this schedule still running"}
+    # Each of them fell while the service had a crawl of this schedule going.
+    log = running.output()
+    assert log.count("fire skipped, previous run still running") == len(skipped)
     assert_consistent(sqlite_url)
 
 
@@ -381,28 +389,6 @@ def test_sigterm_during_a_run_stops_within_the_grace_period_and_marks_it_interru
 
 
 @pytest.mark.slow
-def test_schedule_added_and_paused_while_the_service_runs_takes_effect_without_restart(
-    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
-) -> None:
-    with DemoServer() as site:
-        running = service(sqlite_url)
-        add(sqlite_url, "late", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
-        wait_for(
-            "a run of the schedule added while the service ran",
-            lambda: [r for r in runs(sqlite_url, "late") if r.status == "finished"],
-            timeout=60,
-        )
-        paused = archiver("schedule", "pause", "late", "--db", sqlite_url, cwd=tmp_path)
-        assert paused.returncode == 0, paused.stderr
-        wait_for("the pause to be noticed", lambda: "schedule late paused" in running.output())
-        noticed = datetime.now(UTC)
-        time.sleep(3)
-        assert running.stop() == 0
-    started_after = [r for r in runs(sqlite_url, "late") if r.started_at > noticed]
-    assert started_after == [], "a paused schedule fired"
-
-
-@pytest.mark.slow
 def test_sighup_reloads_the_schedules_at_once(
     sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
 ) -> None:
@@ -411,10 +397,10 @@ def test_sighup_reloads_the_schedules_at_once(
         add(sqlite_url, "hup", site, "--cron", "0 3 * * *", cwd=tmp_path)
         running.process.send_signal(signal.SIGHUP)
         wait_for("SIGHUP to load the schedule", lambda: "schedule hup loaded" in running.output())
-        assert wait_for(
-            "the next fire time to be recorded",
-            lambda: schedule_next_fire(sqlite_url, "hup"),
-        ).hour in (3, 4)  # 03:00 UTC, shown in the machine's zone by the CLI only
+        next_fire = wait_for(
+            "the next fire time to be recorded", lambda: schedule_next_fire(sqlite_url, "hup")
+        )
+        assert (next_fire.hour, next_fire.minute) == (3, 0)  # 03:00 UTC
         assert running.stop() == 0
 
 
@@ -442,22 +428,15 @@ def test_a_second_scheduler_on_the_same_database_refuses_to_start(
 
 
 @pytest.mark.slow
-def test_schedule_run_now_ok_when_nothing_new_and_failed_when_nothing_parsed(
+def test_schedule_run_that_parses_no_items_fails_with_its_own_exit_status(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    with DemoServer() as site:
-        add(sqlite_url, "syria", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
+    with DemoServer() as site:  # country=atlantis: pages answer 200 without a single card
         add(sqlite_url, "nowhere", site, "-a", "country=atlantis", cwd=tmp_path)
         data = ["--data-dir", str(tmp_path / "data"), "--db", sqlite_url]
-        first = archiver("schedule", "run", "syria", *data, cwd=tmp_path)
-        again = archiver("schedule", "run", "syria", *data, cwd=tmp_path)
         empty = archiver("schedule", "run", "nowhere", *data, cwd=tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert again.returncode == 0, again.stdout + again.stderr
     assert empty.returncode == EXIT_NO_ITEMS, empty.stdout + empty.stderr
     assert "no items parsed" in empty.stderr
-    syria = runs(sqlite_url, "syria")
-    assert [row.status for row in syria] == ["finished", "finished"]
-    assert syria[0].items_new > 0 and syria[1].items_new == 0
     (nothing,) = runs(sqlite_url, "nowhere")
     assert (nothing.status, nothing.finish_reason) == ("failed", "no items parsed")
+    assert nothing.pages >= 1
