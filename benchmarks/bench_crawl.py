@@ -133,7 +133,9 @@ def crawl_bare(url: str, work: Path, index: int, expected_items: int) -> CrawlRu
     )
 
 
-def crawl_archiver(url: str, work: Path, index: int, expected_items: int) -> CrawlRun:
+def crawl_archiver(
+    url: str, work: Path, index: int, expected_items: int, extra: dict[str, str] | None = None
+) -> CrawlRun:
     """Crawl (b): the archiver with every pipeline, into a fresh SQLite database."""
     result_file = work / f"archiver-{index}.result.json"
     # A fresh database and data folder every time (a kept folder may hold an earlier run's).
@@ -143,7 +145,7 @@ def crawl_archiver(url: str, work: Path, index: int, expected_items: int) -> Cra
     command = [sys.executable, str(Path(__file__).resolve()), "--archiver-child", url]
     command += ["--child-db", f"sqlite:///{work / f'archiver-{index}.db'}"]
     command += ["--child-data-dir", str(work / f"archiver-{index}-data"), "--child-result"]
-    command += [str(result_file)]
+    command += [str(result_file), "--child-settings", json.dumps(extra or {})]
     code, wall, peak = _run_measured(command, work / f"archiver-{index}.out", CRAWL_TIMEOUT)
     result = _read_json(result_file)
     stats = result.get("stats", {})
@@ -166,7 +168,9 @@ def crawl_archiver(url: str, work: Path, index: int, expected_items: int) -> Cra
     )
 
 
-def archiver_child(url: str, db_url: str, data_dir: str, result_file: Path) -> int:
+def archiver_child(
+    url: str, db_url: str, data_dir: str, result_file: Path, extra: dict[str, str]
+) -> int:
     """The launcher process of crawl (b): what `archiver crawl` does, minus the live display."""
     from archiver.crawl import run_crawl
 
@@ -175,7 +179,7 @@ def archiver_child(url: str, db_url: str, data_dir: str, result_file: Path) -> i
     os.environ["PYTHONPATH"] = str(BENCH_DIR) + (os.pathsep + path if path else "")
     # run_crawl's EXTENSIONS replace the project's dict: name the archiver's own again.
     extensions = {**ARCHIVER_EXTENSIONS, **CRAWL_SETTINGS["EXTENSIONS"]}
-    settings = {**CRAWL_SETTINGS, "EXTENSIONS": extensions}
+    settings = {**CRAWL_SETTINGS, "EXTENSIONS": extensions, **extra}
     result = run_crawl(
         "amnestyusa", {"base_url": url}, db_url=db_url, data_dir=data_dir, settings=settings
     )
@@ -208,6 +212,8 @@ class SiteServer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def capacity(self, seconds: float) -> float:
         """Requests/s the server answers on one keep-alive connection (a crawl uses one)."""
@@ -330,15 +336,29 @@ def main(argv: list[str] | None = None) -> int:
         help=f"smoke run: {QUICK_RELEASES:,} releases, one crawl each (or ARCHIVER_BENCH_QUICK=1)",
     )
     parser.add_argument("--keep", type=Path, help="keep feeds, databases and logs in this folder")
+    parser.add_argument(
+        "--archiver-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra Scrapy setting for the archiver's crawls only, to try a fix before making it "
+        "(shown in the output; a real comparison uses none)",
+    )
     parser.add_argument("--archiver-child", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--child-db", help=argparse.SUPPRESS)
     parser.add_argument("--child-data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--child-result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-settings", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.archiver_child:
         return archiver_child(
-            options.archiver_child, options.child_db, options.child_data_dir, options.child_result
+            options.archiver_child,
+            options.child_db,
+            options.child_data_dir,
+            options.child_result,
+            json.loads(options.child_settings),
         )
+    extra = dict(pair.split("=", 1) for pair in options.archiver_set)
 
     releases = options.releases or (QUICK_RELEASES if options.quick else 10_000)
     repeats = options.repeats or (1 if options.quick else 3)
@@ -347,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         f"crawl benchmark: {pages:,} listing pages x 10 cards, {repeats} crawls of each kind "
         f"alternating, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
+    if extra:
+        print(f"archiver crawls with extra settings (an experiment, not as shipped): {extra}")
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp, SiteServer(releases) as site:
         work = options.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -354,8 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         runs: list[CrawlRun] = []
         try:
             for index in range(repeats):
-                for kind, crawl in (("bare", crawl_bare), ("archiver", crawl_archiver)):
-                    run = crawl(site.url, work, index, releases)
+                for kind in ("bare", "archiver"):
+                    if kind == "bare":
+                        run = crawl_bare(site.url, work, index, releases)
+                    else:
+                        run = crawl_archiver(site.url, work, index, releases, extra)
                     runs.append(run)
                     print(
                         f"  {kind:<8} #{index + 1}: {run.pages_per_second:6.1f} pages/s "
