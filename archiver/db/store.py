@@ -20,8 +20,10 @@ PostgreSQL advisory lock makes "read what is there, then write" atomic across pr
 crawls writing at once neither duplicate rows nor miscount. The release write itself is the
 dialect's `INSERT … ON CONFLICT (source, url) DO UPDATE`, whose SET only takes the new content
 when the stored hash differs, so the statement stays correct even for a writer that does not
-hold the lock. Nothing here knows about Scrapy: it takes `ReleaseItem`s (or anything with their
-attributes) and plain `QuarantinedItem`s.
+hold the lock. Unchanged releases (the bulk of every re-crawl) skip the upsert: under the lock
+their ids are known, so a narrow `UPDATE … WHERE id = …` of the last-seen columns does.
+Nothing here knows about Scrapy: it takes `ReleaseItem`s (or anything with their attributes)
+and plain `QuarantinedItem`s.
 """
 
 from __future__ import annotations
@@ -31,7 +33,20 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, case, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -42,6 +57,7 @@ from archiver.db.models import (
     Release,
     ReleaseFacet,
     ReleaseVersion,
+    UTCDateTime,
     utcnow,
 )
 from archiver.normalize.hashing import content_hash
@@ -175,8 +191,17 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[A
         yield values[start : start + size]
 
 
-def _upsert_releases(insert: Callable[[Table], Insert]) -> Any:
-    stmt = insert(RELEASES)
+def _upsert_releases(insert: Callable[[Table], Insert], run_id: int | None) -> Any:
+    # One `seen_at` parameter fills the three timestamps (and the run id both run columns): the
+    # per-row bind processing is most of the store's cost on SQLite.
+    seen_at = bindparam("seen_at", type_=UTCDateTime())
+    stmt = insert(RELEASES).values(
+        first_seen_at=seen_at,
+        last_seen_at=seen_at,
+        content_since=seen_at,
+        first_run_id=literal(run_id, Integer()) if run_id is not None else null(),
+        last_run_id=literal(run_id, Integer()) if run_id is not None else null(),
+    )
     excluded = stmt.excluded  # type: ignore[attr-defined]
     # An older observation (reparse of an old run) neither rewinds `last_*` nor replaces content.
     newer = excluded.last_seen_at >= RELEASES.c.last_seen_at
@@ -204,7 +229,27 @@ def _upsert_releases(insert: Callable[[Table], Insert]) -> Any:
                 RELEASES.c.first_warc_record, excluded.first_warc_record
             ),
         },
-    ).returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url)
+    )
+
+
+def _touch_releases(run_id: int | None) -> Any:
+    """UPDATE of the "last seen" columns of unchanged releases, by id (4 values, not 20)."""
+    seen_at = bindparam("b_seen_at", type_=UTCDateTime())
+    return (
+        update(RELEASES)
+        .where(RELEASES.c.id == bindparam("b_id"), RELEASES.c.last_seen_at <= seen_at)
+        .values(
+            last_seen_at=seen_at,
+            last_run_id=literal(run_id, Integer()) if run_id is not None else null(),
+            last_page_url=bindparam("b_page_url"),
+            last_warc_record=func.coalesce(
+                bindparam("b_warc", type_=String()), RELEASES.c.last_warc_record
+            ),
+            first_warc_record=func.coalesce(
+                RELEASES.c.first_warc_record, bindparam("b_first_warc", type_=String())
+            ),
+        )
+    )
 
 
 def _dedupe(items: Iterable[StorableRelease]) -> dict[Key, _Pending]:
@@ -228,6 +273,11 @@ def _dedupe(items: Iterable[StorableRelease]) -> dict[Key, _Pending]:
 
 
 def _existing(connection: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
+    """id, content_hash and last_seen_at of the releases already stored, by key.
+
+    Only what classification needs: the full old values are read for edited releases alone
+    (`_old_content`), which keeps the common unchanged case cheap.
+    """
     by_source: dict[str, list[str]] = {}
     for source, url in keys:
         by_source.setdefault(source, []).append(url)
@@ -236,9 +286,8 @@ def _existing(connection: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
         RELEASES.c.id,
         RELEASES.c.source,
         RELEASES.c.url,
+        RELEASES.c.content_hash,
         RELEASES.c.last_seen_at,
-        RELEASES.c.content_since,
-        *(RELEASES.c[name] for name in CONTENT_COLUMNS),
     ]
     for source, urls in by_source.items():
         for chunk in _chunks(urls):
@@ -247,6 +296,21 @@ def _existing(connection: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
             )
             for row in rows:
                 found[(row.source, row.url)] = row
+    return found
+
+
+def _old_content(connection: Connection, release_ids: Sequence[int]) -> dict[int, Any]:
+    """The current values of edited releases, to keep as their version rows."""
+    columns = [
+        RELEASES.c.id,
+        RELEASES.c.last_seen_at,
+        RELEASES.c.content_since,
+        *(RELEASES.c[name] for name in CONTENT_COLUMNS),
+    ]
+    found: dict[int, Any] = {}
+    for chunk in _chunks(release_ids):
+        for row in connection.execute(select(*columns).where(RELEASES.c.id.in_(chunk))):
+            found[row.id] = row
     return found
 
 
@@ -281,51 +345,52 @@ def write_releases(
         return counts, set()
     existing = _existing(connection, pending)
 
-    release_rows: list[dict[str, Any]] = []
-    version_rows: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    known_rows: list[dict[str, Any]] = []
+    touched_rows: list[dict[str, Any]] = []
+    edited: list[int] = []
     for key, entry in pending.items():
         item = entry.item
         seen_at = _aware(item.fetched_at, now)
         content_hash = _content_hash(item)
-        release_rows.append(
-            {
-                "source": item.source,
-                "url": item.url,
-                "title": item.title,
-                "summary": item.summary,
-                "summary_truncated": bool(item.summary_truncated),
-                "published_on": item.published_on,
-                "date_raw": item.date_raw,
-                "type": item.type,
-                "type_raw": item.type_raw,
-                "type_source": item.type_source,
-                "content_hash": content_hash,
-                "first_seen_at": seen_at,
-                "last_seen_at": seen_at,
-                "content_since": seen_at,
-                "first_run_id": run_id,
-                "last_run_id": run_id,
-                "first_page_url": entry.first_page_url,
-                "last_page_url": item.page_url,
-                "first_warc_record": entry.first_warc_record,
-                "last_warc_record": getattr(item, "warc_record", None),
-            }
-        )
         old = existing.get(key)
+        if old is not None and content_hash == old.content_hash and seen_at >= old.last_seen_at:
+            # The common case on every re-crawl: only the "last seen" columns move.
+            touched_rows.append(
+                {
+                    "b_id": old.id,
+                    "b_seen_at": seen_at,
+                    "b_page_url": item.page_url,
+                    "b_warc": getattr(item, "warc_record", None),
+                    "b_first_warc": entry.first_warc_record,
+                }
+            )
+        else:
+            (known_rows if old is not None else new_rows).append(
+                {
+                    "source": item.source,
+                    "url": item.url,
+                    "title": item.title,
+                    "summary": item.summary,
+                    "summary_truncated": bool(item.summary_truncated),
+                    "published_on": item.published_on,
+                    "date_raw": item.date_raw,
+                    "type": item.type,
+                    "type_raw": item.type_raw,
+                    "type_source": item.type_source,
+                    "content_hash": content_hash,
+                    "seen_at": seen_at,
+                    "first_page_url": entry.first_page_url,
+                    "last_page_url": item.page_url,
+                    "first_warc_record": entry.first_warc_record,
+                    "last_warc_record": getattr(item, "warc_record", None),
+                }
+            )
         duplicate = key in already_seen
         if old is not None and seen_at < old.last_seen_at:
             content_hash = old.content_hash  # older than the archive's values: not an edit
         if old is not None and old.content_hash != content_hash:
-            version_rows.append(
-                {
-                    "release_id": old.id,
-                    **{name: getattr(old, name) for name in CONTENT_COLUMNS},
-                    "seen_from": old.content_since,
-                    "seen_until": old.last_seen_at,
-                    "replaced_at": now,
-                    "replaced_run_id": run_id,
-                }
-            )
+            edited.append(old.id)
         if duplicate:
             counts.duplicate += 1
         elif old is None:
@@ -336,12 +401,34 @@ def write_releases(
             counts.unchanged += 1
 
     insert = _dialect_insert(connection)
-    written = connection.execute(_upsert_releases(insert), release_rows).all()
-    ids = {(row.source, row.url): row.id for row in written}
-
-    if version_rows:
+    if edited:
+        # Read before the upsert overwrites them: the old values become version rows.
+        old_values = _old_content(connection, edited)
+        version_rows = [
+            {
+                "release_id": release_id,
+                **{name: getattr(old_values[release_id], name) for name in CONTENT_COLUMNS},
+                "seen_from": old_values[release_id].content_since,
+                "seen_until": old_values[release_id].last_seen_at,
+                "replaced_at": now,
+                "replaced_run_id": run_id,
+            }
+            for release_id in edited
+        ]
         connection.execute(insert(VERSIONS), version_rows)
         counts.versions = len(version_rows)
+    upsert = _upsert_releases(insert, run_id)
+    ids = {key: row.id for key, row in existing.items()}
+    if known_rows:
+        # Ids are known: a plain executemany, no RETURNING to read back.
+        connection.execute(upsert, known_rows)
+    if touched_rows:
+        connection.execute(_touch_releases(run_id), touched_rows)
+    if new_rows:
+        written = connection.execute(
+            upsert.returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url), new_rows
+        ).all()
+        ids.update(((row.source, row.url), row.id) for row in written)
 
     known_facets = _existing_facets(connection, [old.id for old in existing.values()])
     facet_rows = [
