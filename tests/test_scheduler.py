@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from archiver.cli import main as cli
-from archiver.crawl import EXIT_NO_ITEMS, CrawlResult
+from archiver.crawl import EXIT_INTERRUPTED, EXIT_NO_ITEMS, CrawlResult
 from archiver.db import make_engine, prepare
 from archiver.db.models import CrawlRun, Release
 from archiver.db.runs import open_run, pid_alive
@@ -440,3 +440,16 @@ def test_schedule_run_that_parses_no_items_fails_with_its_own_exit_status(
     (nothing,) = runs(sqlite_url, "nowhere")
     assert (nothing.status, nothing.finish_reason) == ("failed", "no items parsed")
     assert nothing.pages >= 1
+
+
+@pytest.mark.slow
+def test_max_runtime_ends_a_run_that_hangs(sqlite_url: str, tmp_path: Path) -> None:
+    with DemoServer(delay=3.0) as site:  # every answer takes 3 s: the crawl outlasts its limit
+        add(sqlite_url, "hang", site, "--every", "1h", cwd=tmp_path)
+        data = ["--data-dir", str(tmp_path / "data"), "--db", sqlite_url]
+        ended = archiver("schedule", "run", "hang", "--max-runtime", "8s", *data, cwd=tmp_path)
+    assert ended.returncode == EXIT_INTERRUPTED, ended.stdout + ended.stderr
+    (run,) = runs(sqlite_url, "hang")
+    assert run.status == "interrupted"
+    assert run.finish_reason == "interrupted: max run time 8s reached"
+    assert run.pid is None or not pid_alive(run.pid)  # None: ended before its spider opened

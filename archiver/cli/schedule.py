@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archiver.cli.common import console, err_console, parse_pairs, stats_table
 from archiver.config import database_url, mask_url
+from archiver.crawl import EXIT_INTERRUPTED
 from archiver.db.models import utcnow
 from archiver.scheduler.schedules import (
     ScheduleError,
@@ -354,9 +355,21 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
         console.print(stats_table(report.stats, title=f"Run {report.run_id} of {name}"))
     console.print(f"log: {report.log_path}  ({report.duration:.1f} s)")
     if not report.ok:
-        err_console.print(f"[red]run {report.run_id} {report.status}[/red]: {report.reason}")
-        raise SystemExit(report.returncode or 1)
+        reason = report.reason.removeprefix(f"{report.status}: ")
+        err_console.print(f"[red]run {report.run_id} {report.status}[/red]: {reason}")
+        raise SystemExit(_exit_status(report.status, report.returncode))
     console.print(f"run {report.run_id} finished")
+
+
+def _exit_status(status: str, returncode: int | None) -> int:
+    """`archiver crawl`'s exit statuses, also for a crawl a signal ended (negative returncode).
+
+    >>> _exit_status("interrupted", -15), _exit_status("failed", 3), _exit_status("failed", -9)
+    (4, 3, 1)
+    """
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    return returncode if returncode is not None and 0 < returncode < 64 else 1
 
 
 @click.command("scheduler")
