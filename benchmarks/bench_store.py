@@ -13,11 +13,14 @@
    (lookups are by the unique (source, url) index, so cost must not grow with the archive).
 
 A script, not a test: timings are printed, never asserted. Files go to a temporary folder.
+`ARCHIVER_BENCH_QUICK=1` (`make bench --quick`) runs it smoke-sized. The last lines follow
+benchmarks/run_all.py's `BENCH-RESULT` protocol (one per measurement).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import tempfile
 import time
@@ -202,6 +205,9 @@ def main() -> None:
     parser.add_argument("--workload", type=int, default=20_000, help="items for the scaling test")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the database files")
     options = parser.parse_args()
+    if os.environ.get("ARCHIVER_BENCH_QUICK") == "1":
+        options.items, options.big, options.small, options.workload = 10_000, 100_000, 5_000, 4_000
+    summary: list[dict[str, object]] = []
 
     with tempfile.TemporaryDirectory(prefix="bench-store-", dir=options.dir) as tmp:
         folder = Path(tmp)
@@ -220,6 +226,16 @@ def main() -> None:
             print(f"  store layer   {rate(len(batch_items), layer)}")
             print(f"  raw sqlite3   {rate(len(batch_items), raw)}")
             print(f"  ratio store/raw = {raw / layer:.2f} (target >= 0.3)")
+            summary.append(
+                {
+                    "name": f"store ({label})",
+                    "metric": "store layer items/s vs raw sqlite3 executemany",
+                    "value": round(len(batch_items) / layer),
+                    "baseline": round(len(batch_items) / raw),
+                    "ratio": round(raw / layer, 3),
+                    "target": 0.3,
+                }
+            )
 
         print(f"\nscaling: {options.workload:,} items (half stored, half new) through the store")
         costs: dict[int, float] = {}
