@@ -438,6 +438,7 @@ def scheduler_command(
     SIGTERM/SIGINT stop it: running crawls are asked to stop, killed if still running near the
     end of --grace, and recorded as interrupted. Only one scheduler may run per database.
     """
+    from archiver.db.migrate import SchemaError
     from archiver.scheduler.lock import LockHeldError
     from archiver.scheduler.service import SchedulerService, ServiceOptions
 
@@ -462,8 +463,10 @@ def scheduler_command(
         status = service.run()
     except LockHeldError as error:
         raise _fail(error) from None
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"{mask_url(options.db_url)}: {error}") from None
+    except (SQLAlchemyError, SchemaError, OSError, ValueError) as error:
+        # Database unreachable or too new at start: one line; systemd restarts the service.
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+        raise click.ClickException(f"{mask_url(options.db_url)}: {detail[0][:300]}") from None
     raise SystemExit(status)
 
 
