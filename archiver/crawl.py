@@ -108,12 +108,15 @@ def run_crawl(
     timeout: float | None = None,
     grace: float = 10.0,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    new_session: bool = False,
 ) -> CrawlResult:
     """Crawl `spider` with `args` in a child process and wait for it.
 
     `on_progress` gets the live stats about twice a second. `timeout` (seconds) ends a crawl that
     hangs: SIGTERM first (Scrapy closes cleanly, the run is recorded as interrupted), SIGKILL after
     `grace` seconds. `on_start` receives the process (the scheduler keeps it to stop it).
+    `new_session` detaches the crawl from the terminal's process group, so a Ctrl-C meant for a
+    service reaches only the service, which then stops its crawls once, cleanly.
     """
     data = resolve_data_dir(data_dir)
     log_path = log_path or default_log_path(spider, data)
@@ -133,7 +136,12 @@ def run_crawl(
         with (
             open(os.devnull, "rb") as devnull,
             subprocess.Popen(
-                command, stdin=devnull, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+                command,
+                stdin=devnull,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=new_session,
             ) as process,
         ):
             if on_start is not None:

@@ -269,6 +269,7 @@ def run_schedule(
         timeout=timeout,
         grace=grace,
         on_start=remember,
+        new_session=True,  # the service alone decides when its crawls stop
     )
     pid = started[0].pid if started else None
     because = stop_reason() if stop_reason is not None else None
