@@ -7,15 +7,18 @@ listing page, served from memory by its own process on 127.0.0.1) is crawled, al
 
 - (a) `bare`: `benchmarks/bare_spider.py`, plain Scrapy with the archiver's extractor, yielding
   dicts into a JSONL feed, no item pipelines;
-- (b) `archiver`: `archiver.crawl.run_crawl` (what `archiver crawl` calls), the real spider, the
-  normalise, validate and store pipelines and the status extension, into a fresh SQLite file;
+- (b) `archiver`: `archiver.crawl.run_crawl` (what `archiver crawl` calls): the real spider with
+  every middleware, pipeline and extension `archiver.settings` enables (normalise, validate,
+  store, WARC page archive, conditional requests, status file), into a fresh SQLite file;
 
 with the same speed-deciding settings (`bare_spider.CRAWL_SETTINGS`). Each crawl is its own
-process: `os.wait4` gives its CPU time and peak RSS (for the archiver, the larger of the launcher
-and the crawl process it waits for, i.e. the crawl). Rates use Scrapy's `elapsed_time_seconds`
-(spider opened to closed: every page, item and store flush, not interpreter start-up or the
-one-off schema creation, which are shown as "wall s"). The machine is shared and noisy, hence
-several runs and medians. Target: archiver pages/s >= 0.85 x bare pages/s.
+process: `os.wait4` gives its peak RSS (for the archiver, the larger of the launcher and the
+crawl process it waits for, i.e. the crawl's), `crawlclock.py` the crawl's own CPU time. Rates
+use Scrapy's `elapsed_time_seconds` (spider opened to closed: every page, item and store
+flush; not interpreter start-up or the one-off schema creation, which "wall s" includes). The
+machine is shared and noisy, hence several runs, medians, and ratios taken pair by pair (each
+archiver crawl against the bare crawl just before it). Target: archiver pages/s >= 0.85 x bare
+pages/s; the chained listing makes the crawl CPU-bound, so the CPU-per-page ratio must agree.
 """
 
 from __future__ import annotations
@@ -277,9 +280,12 @@ def report(runs: list[CrawlRun], server_rate: float, pages: int, releases: int) 
             )
         }
     bare, archiver = medians["bare"], medians["archiver"]
-    ratio = archiver["pages_per_second"] / bare["pages_per_second"]
-    cpu_ratio = bare["cpu_ms_per_page"] / archiver["cpu_ms_per_page"]
-    count = len(runs) // 2
+    # Each archiver crawl against the bare crawl run just before it: the load of a shared
+    # machine drifts over minutes, and a ratio of neighbours cancels most of the drift.
+    pairs = list(zip(runs[0::2], runs[1::2], strict=True))
+    ratio = statistics.median(b.pages_per_second / a.pages_per_second for a, b in pairs)
+    cpu_ratio = statistics.median(a.cpu_ms_per_page / b.cpu_ms_per_page for a, b in pairs)
+    count = len(pairs)
     rows = [["median of " + str(count), "pages/s", "items/s", "CPU ms/page", "peak RSS MB"]]
     for name, values in (("bare Scrapy + JSONL", bare), ("archiver + SQLite", archiver)):
         rows.append(
@@ -296,11 +302,11 @@ def report(runs: list[CrawlRun], server_rate: float, pages: int, releases: int) 
             "archiver / bare",
             f"{ratio:.2f}",
             f"{ratio:.2f}",
-            f"{archiver['cpu_ms_per_page'] / bare['cpu_ms_per_page']:.2f}",
+            f"{1 / cpu_ratio:.2f}",
             f"{archiver['peak_rss_mb'] / bare['peak_rss_mb']:.2f}",
         ]
     )
-    print(f"\n{pages:,} listing pages, {releases:,} cards; medians:")
+    print(f"\n{pages:,} listing pages, {releases:,} cards; medians (ratios: median of pairs):")
     print(_table(rows))
     fastest = max(run.pages_per_second for run in runs)
     print(
@@ -308,11 +314,13 @@ def report(runs: list[CrawlRun], server_rate: float, pages: int, releases: int) 
         f"{server_rate / fastest:.0f}x the fastest crawl ({fastest:.0f} pages/s): "
         "not the bottleneck"
     )
-    passed = ratio >= TARGET_RATIO
+    # The crawl is CPU-bound (one request in flight), so on a quiet machine pages/s follows
+    # CPU per page; when the two disagree the machine was busy, and only both passing counts.
+    passed = min(ratio, cpu_ratio) >= TARGET_RATIO
     verdict = "PASS" if passed else "FAIL"
     print(
-        f"verdict: archiver runs at {ratio:.2f}x bare Scrapy's pages/s "
-        f"(target >= {TARGET_RATIO}): {verdict}; by CPU per page {cpu_ratio:.2f}x"
+        f"verdict: archiver / bare = {ratio:.2f} by pages/s, {cpu_ratio:.2f} by CPU per page "
+        f"(target >= {TARGET_RATIO} for both): {verdict}"
     )
     return {
         "name": "crawl",
@@ -322,6 +330,7 @@ def report(runs: list[CrawlRun], server_rate: float, pages: int, releases: int) 
         "ratio": round(ratio, 3),
         "target": TARGET_RATIO,
         "passed": passed,
+        "cpu_ratio": round(cpu_ratio, 3),  # beyond the protocol: run_all.py ignores it
     }
 
 
