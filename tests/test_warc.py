@@ -66,6 +66,7 @@ def test_writer_rotates_by_size_and_records_read_back(tmp_path: Path) -> None:
     assert kinds == ["warcinfo", "response", "request"] * 4
 
 
+@pytest.mark.slow
 def test_crawl_archives_every_listing_page(sqlite_url: str, demo_server, crawl, tmp_path) -> None:
     result = crawl(demo_server, db_url=sqlite_url, country="syria")
     assert result.returncode == EXIT_OK, result.error
