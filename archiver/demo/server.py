@@ -25,6 +25,9 @@ LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
 class _Handler(BaseHTTPRequestHandler):
     server: _DemoHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client (Scrapy) waits
+    # for the delayed ACK (~40 ms) on every answer: 22 requests/s instead of ~1,500.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         demo = self.server.demo
