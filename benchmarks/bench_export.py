@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -164,7 +165,10 @@ def child(code: str, *args: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="releases to store")
+    quick = os.environ.get("ARCHIVER_BENCH_QUICK") == "1"  # make bench --quick: a smoke run
+    parser.add_argument(
+        "--rows", type=int, default=20_000 if quick else 1_000_000, help="releases to store"
+    )
     parser.add_argument("--db", type=Path, help="archive file to (re)use [default: temporary]")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (best time wins)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -218,6 +222,19 @@ def main() -> None:
     print(
         "files:", ", ".join(f"{name} {size / 1e6:.0f} MB" for name, size in sorted(sizes.items()))
     )
+    ratio = export_rate / baseline_rate
+    peak_mb = export["peak_kb"] / 1024
+    result = {
+        "name": "export",
+        "metric": "CSV rows/s vs raw sqlite3 + csv.writer",
+        "value": round(export_rate),
+        "baseline": round(baseline_rate),
+        "ratio": round(ratio, 3),
+        "target": 0.5,
+        "passed": ratio >= 0.5 and peak_mb < 150,
+        "peak_mb": round(peak_mb),
+    }
+    print("BENCH-RESULT " + json.dumps(result))
     if options.keep:
         print(f"kept {folder}")
     else:

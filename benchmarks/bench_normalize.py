@@ -12,6 +12,8 @@ site's date format never reaches `dateparser`. A script, not a test: timings are
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 from importlib import resources
 from pathlib import Path
@@ -38,7 +40,10 @@ def site_pages(layout: str) -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cards", type=int, default=100_000, help="raw cards to normalise")
+    quick = os.environ.get("ARCHIVER_BENCH_QUICK") == "1"  # make bench --quick: a smoke run
+    parser.add_argument(
+        "--cards", type=int, default=10_000 if quick else 100_000, help="raw cards to normalise"
+    )
     parser.add_argument("--layout", default="current", choices=["current", "previous"])
     options = parser.parse_args()
 
@@ -82,6 +87,17 @@ def main() -> None:
         f"dates parsed: {dated:,}; dateparser fallback calls: {fallback.misses} "
         f"(cache hits {fallback.hits})"
     )
+    ratio = normalize_rate / extract_rate
+    result = {
+        "name": "normalize",
+        "metric": "normalize items/s vs extract items/s",
+        "value": round(normalize_rate),
+        "baseline": round(extract_rate),
+        "ratio": round(ratio, 3),
+        "target": 1.0,
+        "passed": ratio >= 1.0,
+    }
+    print("BENCH-RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":
