@@ -11,8 +11,6 @@ import os
 import re
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 DEFAULT_DATA_DIR = "data"
 
 
@@ -42,6 +40,8 @@ def mask_url(url: str) -> str:
     >>> mask_url("postgresql://me:pw@host:notaport/db")
     'postgresql://me:***@host:notaport/db'
     """
+    from sqlalchemy.engine import make_url  # here: config is imported by every command, cheaply
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

@@ -2,15 +2,93 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from archiver.config import database_url, mask_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 console = Console()
 err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How each crawl-run status is shown in tables (rich styles).
+STATUS_STYLE = {
+    "finished": "green",
+    "running": "cyan",
+    "failed": "red",
+    "interrupted": "yellow",
+    "skipped": "dim",
+}
+
+
+def styled_status(status: str) -> str:
+    """A run status with its colour, as rich markup."""
+    style = STATUS_STYLE.get(status, "")
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+def db_option(function: F) -> F:
+    """The `--db URL` option every database command takes."""
+    return click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        envvar="ARCHIVER_DATABASE_URL",
+        help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
+        " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
+    )(function)
+
+
+def scrub_password(message: str, url: str) -> str:
+    """Take the password out of an error message, whatever the driver put in it.
+
+    >>> scrub_password("auth failed for s3cret", "postgresql://me:s3cret@h/db")
+    'auth failed for ***'
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        message = message.replace(str(password), "***")
+    return " ".join(message.split())
+
+
+@contextmanager
+def open_archive(db: str | None, *, prepare: bool = True) -> Iterator[tuple[str, Engine]]:
+    """The archive's URL and engine, prepared (schema current, dead runs marked) unless
+    `prepare=False`; database errors become one line, with any password scrubbed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from archiver.db import make_engine
+    from archiver.db import prepare as prepare_archive
+    from archiver.db.migrate import SchemaError
+
+    url = database_url(db)
+    engine: Engine | None = None
+    try:
+        if prepare:
+            prepare_archive(url)
+        engine = make_engine(url)
+        yield url, engine
+    except (SQLAlchemyError, SchemaError, OSError) as error:
+        detail = scrub_password(str(getattr(error, "orig", None) or error), url)
+        detail = detail or type(error).__name__
+        raise click.ClickException(f"database {mask_url(url)}: {detail[:300]}") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
 def parse_pairs(values: Iterable[str], what: str) -> dict[str, str]:

@@ -8,71 +8,16 @@ the password masked, and database errors become one line on stderr with exit sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich import box
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from archiver.cli.common import console
+from archiver.cli.common import console, db_option, open_archive, styled_status
 from archiver.config import database_url, mask_url
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-STATUS_STYLE = {"finished": "green", "running": "cyan", "failed": "red", "interrupted": "yellow"}
-
-
-def db_option(function: F) -> F:
-    """The `--db URL` option every database command takes."""
-    return click.option(
-        "--db",
-        "db",
-        metavar="URL",
-        envvar="ARCHIVER_DATABASE_URL",
-        help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
-        " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
-    )(function)
-
-
-def _scrub(message: str, url: str) -> str:
-    """Take the password out of an error message, whatever the driver put in it."""
-    try:
-        password = make_url(url).password
-    except Exception:
-        password = None
-    if password:
-        message = message.replace(str(password), "***")
-    return " ".join(message.split())
-
-
-@contextmanager
-def open_archive(db: str | None, *, prepare: bool = True) -> Iterator[tuple[str, Engine]]:
-    """Resolve, prepare and connect to the archive; database errors become one-line errors."""
-    from archiver.db import make_engine
-    from archiver.db import prepare as prepare_archive
-    from archiver.db.migrate import SchemaError
-
-    url = database_url(db)
-    engine: Engine | None = None
-    try:
-        if prepare:
-            prepare_archive(url)
-        engine = make_engine(url)
-        yield url, engine
-    except (SQLAlchemyError, SchemaError, OSError) as error:
-        detail = getattr(error, "orig", None) or error
-        raise click.ClickException(
-            f"database {mask_url(url)}: {_scrub(str(detail), url).splitlines()[0][:300]}"
-        ) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
 
 
 def _when(moment: datetime | None) -> str:
@@ -89,8 +34,7 @@ def _reason(run: Any) -> str:
 
 
 def _status(run: Any) -> str:
-    style = STATUS_STYLE.get(run.status, "")
-    return f"[{style}]{run.status}[/{style}]" if style else run.status
+    return styled_status(run.status)
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from archiver.cli.common import console, err_console
 from archiver.config import database_url
-from archiver.export.filters import known_types
+from archiver.normalize.types import OTHER, VOCABULARY
 
 #: Below this many rows a progress bar only flickers.
 PROGRESS_MIN_ROWS = 50_000
@@ -73,7 +73,7 @@ PROGRESS_MIN_ROWS = 50_000
     multiple=True,
     metavar="TYPE",
     help="Only releases of this type (repeatable; case ignored; one of:"
-    f' {", ".join(known_types())}). Example: --type "press release"',
+    f' {", ".join((*VOCABULARY, OTHER))}). Example: --type "press release"',
 )
 @click.option(
     "--since",

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich import box
 from rich.table import Table
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from archiver.cli.common import console, err_console, parse_pairs, stats_table
+from archiver.cli.common import (
+    console,
+    db_option,
+    err_console,
+    open_archive,
+    parse_pairs,
+    stats_table,
+    styled_status,
+)
 from archiver.config import database_url, mask_url
 from archiver.crawl import EXIT_INTERRUPTED
 from archiver.db.models import utcnow
@@ -35,49 +40,6 @@ from archiver.scheduler.schedules import (
     schedule_overview,
     set_enabled,
 )
-
-STATUS_STYLE = {
-    "finished": "green",
-    "running": "cyan",
-    "failed": "red",
-    "interrupted": "yellow",
-    "skipped": "dim",
-}
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_option(function: F) -> F:
-    """The `--db URL` option of every command here."""
-    return click.option(
-        "--db",
-        "db",
-        metavar="URL",
-        envvar="ARCHIVER_DATABASE_URL",
-        help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
-        " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
-    )(function)
-
-
-@contextmanager
-def open_archive(db: str | None) -> Iterator[tuple[str, Engine]]:
-    """The prepared archive (schema current, dead runs marked); database errors in one line."""
-    from archiver.db import make_engine, prepare
-    from archiver.db.migrate import SchemaError
-
-    url = database_url(db)
-    engine: Engine | None = None
-    try:
-        prepare(url)
-        engine = make_engine(url)
-        yield url, engine
-    except (SQLAlchemyError, SchemaError, OSError) as error:
-        detail = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
-        raise click.ClickException(f"database {mask_url(url)}: {detail[0][:300]}") from None
-    finally:
-        if engine is not None:
-            engine.dispose()
 
 
 class Duration(click.ParamType):
@@ -240,8 +202,7 @@ def list_command(db: str | None) -> None:
         crawl = " ".join([spec.spider, *(f"{k}={v}" for k, v in spec.arguments.items())])
         status = row.last_run_status or ""
         if status:
-            style = STATUS_STYLE.get(status, "")
-            status = f"[{style}]{status}[/{style}]" if style else status
+            status = styled_status(status)
             if row.last_run_reason and row.last_run_reason != row.last_run_status:
                 status += f" ({row.last_run_reason})"
         last = f"#{row.last_run_id} {_when(row.last_run_started_at)}" if row.last_run_id else ""

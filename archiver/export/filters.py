@@ -26,8 +26,7 @@ class ExportError(ValueError):
 def known_types() -> tuple[str, ...]:
     """Every value `--type` accepts: the controlled vocabulary the normaliser stores.
 
-    Imported when needed: `archiver.normalize` pulls in Scrapy, which an export never uses
-    (and which would double the memory of a small export process).
+    Imported when needed: an export that does not filter by type never loads the normaliser.
 
     >>> known_types()[0], known_types()[-1]
     ('Press Release', 'Other')

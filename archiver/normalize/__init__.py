@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from itemadapter import ItemAdapter
-
 from archiver.items import ReleaseItem
 from archiver.normalize.dates import is_plausible, parse_date
 from archiver.normalize.hashing import content_hash
@@ -98,6 +96,8 @@ def validate_item(item: Any, today: date) -> list[str]:
     `today` is the day the page was fetched: a release dated more than two days after it, or
     before 1961, is implausible. `item` is a `ReleaseItem` or any item ItemAdapter understands.
     """
+    from itemadapter import ItemAdapter  # here: it loads Scrapy, which exports and the CLI skip
+
     fields = ItemAdapter(item)
     reasons: list[str] = []
     if not fields.get("url"):
