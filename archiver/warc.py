@@ -12,13 +12,20 @@ parsed again later (`archiver reparse`) with fixed extractors, without the netwo
   spider marked as a listing page (`request.meta["archiver_page"]`), puts the response record's
   WARC-Record-ID in `request.meta["warc_record"]` (the spider copies it onto each item; the
   store keeps it as `releases.first_warc_record` / `last_warc_record`) and indexes the record in
-  the `warc_pages` table with the run id, so a run's pages can be found again.
+  the `warc_pages` table with the run id, so a run's pages can be found again. Index rows are
+  written in batches (one transaction per `ARCHIVER_WARC_INDEX_BATCH` pages, or every
+  `ARCHIVER_WARC_INDEX_INTERVAL` seconds, and at close): a transaction per page cost more CPU
+  than archiving the page. Nothing reads the index during the run (no foreign key points at it;
+  `archiver reparse` reads it afterwards); a crawl killed outright loses at most the index rows
+  of its last batch, never the pages themselves (the WARC files are written at once).
 - `read_record` / `iter_pages` read records back (reparse, tests).
 
 Settings: `ARCHIVER_WARC_ENABLED` (default True), `ARCHIVER_WARC_DIR` (default `warc/` in the
-data folder), `ARCHIVER_WARC_MAX_BYTES` (default 100 MB). The index needs the store
-(`ARCHIVER_STORE_ENABLED`); without it the files are still written. Stats: `archiver/warc/records`,
-`archiver/warc/bytes`, `archiver/warc/files`.
+data folder), `ARCHIVER_WARC_MAX_BYTES` (default 100 MB), `ARCHIVER_WARC_INDEX_BATCH` (default
+100 pages), `ARCHIVER_WARC_INDEX_INTERVAL` (default 5 s; 0: no timed flush). The index needs the
+store (`ARCHIVER_STORE_ENABLED`); without it the files are still written. Stats:
+`archiver/warc/records`, `archiver/warc/bytes`, `archiver/warc/files`,
+`archiver/warc/index_errors`.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from sqlalchemy import Engine, insert
+from twisted.internet import task
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -50,6 +58,8 @@ from archiver.config import data_dir
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_INDEX_BATCH = 100
+DEFAULT_INDEX_INTERVAL = 5.0
 # Hop-by-hop or already undone by Scrapy: kept under another name so the record stays readable
 # (warcio would try to de-chunk or decompress a body Scrapy already decoded).
 _RENAMED_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
@@ -270,13 +280,25 @@ def store_database_url_or_none(settings: Any) -> str | None:
 class WarcArchiveMiddleware:
     """Downloader middleware writing listing pages to WARC files and indexing them (see module)."""
 
-    def __init__(self, crawler: Crawler, writer: RotatingWarcWriter, db_url: str | None) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        writer: RotatingWarcWriter,
+        db_url: str | None,
+        *,
+        index_batch: int = DEFAULT_INDEX_BATCH,
+        index_interval: float = DEFAULT_INDEX_INTERVAL,
+    ) -> None:
         assert crawler.stats is not None
         self.crawler = crawler
         self.stats = crawler.stats
         self.writer = writer
         self.db_url = db_url
+        self.index_batch = max(1, index_batch)
+        self.index_interval = index_interval
         self._engine: Engine | None = None
+        self._rows: list[dict[str, Any]] = []  # index rows not yet written
+        self._timer: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
@@ -290,9 +312,23 @@ class WarcArchiveMiddleware:
             root=root,
             max_bytes=settings.getint("ARCHIVER_WARC_MAX_BYTES", DEFAULT_MAX_BYTES),
         )
-        middleware = cls(crawler, writer, store_database_url_or_none(settings))
+        middleware = cls(
+            crawler,
+            writer,
+            store_database_url_or_none(settings),
+            index_batch=settings.getint("ARCHIVER_WARC_INDEX_BATCH", DEFAULT_INDEX_BATCH),
+            index_interval=settings.getfloat(
+                "ARCHIVER_WARC_INDEX_INTERVAL", DEFAULT_INDEX_INTERVAL
+            ),
+        )
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
+
+    def spider_opened(self) -> None:
+        if self.db_url is not None and self.index_interval > 0:
+            self._timer = task.LoopingCall(self.flush_index)
+            self._timer.start(self.index_interval, now=False)
 
     def process_response(self, request: Request, response: Response) -> Response:
         page = request.meta.get("archiver_page")
@@ -318,6 +354,30 @@ class WarcArchiveMiddleware:
     def _index(self, ref: WarcRef, response: Response, page: dict[str, Any], at: datetime) -> None:
         if self.db_url is None:
             return
+        self._rows.append(
+            {
+                "record_id": ref.record_id,
+                "run_id": self.stats.get_value("archiver/run_id"),
+                "source": page.get("source") or "unknown",
+                "facet": page.get("facet"),
+                "page": page.get("page"),
+                "url": response.url,
+                "status": response.status,
+                "warc_file": ref.warc_file,
+                "offset": ref.offset,
+                "length": ref.length,
+                "payload_digest": ref.payload_digest,
+                "fetched_at": at,
+            }
+        )
+        if len(self._rows) >= self.index_batch:
+            self.flush_index()
+
+    def flush_index(self) -> None:
+        """Write the buffered index rows in one transaction."""
+        rows, self._rows = self._rows, []
+        if not rows or self.db_url is None:
+            return
         from archiver.db import make_engine, write_transaction
         from archiver.db.models import WarcPage
 
@@ -325,28 +385,21 @@ class WarcArchiveMiddleware:
             if self._engine is None:
                 self._engine = make_engine(self.db_url)
             with write_transaction(self._engine) as connection:
-                connection.execute(
-                    insert(WarcPage).values(
-                        record_id=ref.record_id,
-                        run_id=self.stats.get_value("archiver/run_id"),
-                        source=page.get("source") or "unknown",
-                        facet=page.get("facet"),
-                        page=page.get("page"),
-                        url=response.url,
-                        status=response.status,
-                        warc_file=ref.warc_file,
-                        offset=ref.offset,
-                        length=ref.length,
-                        payload_digest=ref.payload_digest,
-                        fetched_at=at,
-                    )
-                )
+                connection.execute(insert(WarcPage), rows)
         except Exception:
-            # The WARC file still holds the page; only the index row is missing.
-            self.stats.inc_value("archiver/warc/index_errors")
-            logger.exception("Could not index WARC record %s of %s", ref.record_id, response.url)
+            # The WARC files still hold the pages; only their index rows are missing.
+            self.stats.inc_value("archiver/warc/index_errors", len(rows))
+            logger.exception(
+                "Could not index %d WARC records (%s to %s)",
+                len(rows),
+                rows[0]["url"],
+                rows[-1]["url"],
+            )
 
     def spider_closed(self) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self.flush_index()
         self.writer.close()
         if self._engine is not None:
             self._engine.dispose()
