@@ -38,6 +38,11 @@ TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "hsa_")
 # Browsers drop ASCII tabs and newlines anywhere in a URL (WHATWG URL standard); markup has them.
 _URL_NOISE_RE = re.compile(r"[\t\n\r]")
 _MAX_ROUNDS = 5
+# After the origin: a path of plain segments (letters, digits, `-`, `_`, inner dots), ending in a
+# slash, no query or fragment. Such a URL on the source's canonical origin is already canonical
+# (`_canonical_once` returns it unchanged), so the confirming round can be skipped.
+_PLAIN_PATH_RE = re.compile(r"(?:/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)*/")
+_plain_origins: dict[Source, bool] = {}
 
 
 def is_tracking_param(name: str) -> bool:
@@ -114,6 +119,44 @@ def _canonical_once(
         return None
 
 
+def _plain_origin(source: Source) -> bool:
+    """Whether `source.canonical_origin` is a lower-case https origin of a host the source owns.
+
+    Then `_canonical_once` maps a plain URL on that origin to itself (see `_is_fixed_point`).
+    """
+    known = _plain_origins.get(source)
+    if known is None:
+        origin = source.canonical_origin
+        parts = urlsplit(origin)
+        known = _plain_origins[source] = (
+            origin == origin.lower()
+            and parts.scheme == "https"
+            and origin == f"https://{parts.netloc}"
+            and parts.port is None
+            and bool(parts.hostname)
+            and source.owns_host(parts.hostname or "")
+        )
+    return known
+
+
+def _is_fixed_point(url: str, source: Source, base_url: str | None) -> bool:
+    """A cheap, conservative test that `_canonical_once(url, ...)` would return `url` itself.
+
+    True only for `canonical origin + plain path` (the form of nearly every release URL), where
+    each step of `_canonical_once` leaves the URL as it is: no noise to strip, an absolute https
+    URL that `urljoin` keeps, an owned host, a path that already ends in a slash, no query, and
+    nothing `canonicalize_url` would quote, sort or drop. A local copy's `base_url` on that very
+    origin would rebase the path, so that case takes the full round.
+    """
+    origin = source.canonical_origin
+    return (
+        url.startswith(origin)
+        and _PLAIN_PATH_RE.fullmatch(url, len(origin)) is not None
+        and _plain_origin(source)
+        and (not base_url or _origin_path(url, base_url) is None)
+    )
+
+
 def canonical_release_url(
     url: str | None,
     source: Source,
@@ -142,6 +185,8 @@ def canonical_release_url(
     for _ in range(_MAX_ROUNDS):
         previous = result
         result = _canonical_once(previous, source, page_url, base_url)
-        if result is None or result == previous:
+        # A fixed point ends the rounds: found by a round that changed nothing, or recognised
+        # without running one more (a plain URL on the canonical origin, the common case).
+        if result is None or result == previous or _is_fixed_point(result, source, base_url):
             break
     return result
