@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from archiver.normalize import OTHER, normalized_fields
+from archiver.normalize import OTHER, item_fields, normalized_fields
 from archiver.normalize.types import clean_label
 from archiver.sources import Source, get_source
 
@@ -40,9 +39,9 @@ class NormalizePipeline:
         return self._sources[name]
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        # The adapter is the mapping normalized_fields reads: `asdict()` would deep-copy every
-        # field first, which cost as much as normalising itself (benchmarks/bench_crawl.py).
+        # The item's own fields are the mapping normalized_fields reads: `asdict()` would deep-copy
+        # every field first, which cost as much as normalising itself (benchmarks/bench_crawl.py).
+        adapter = item_fields(item)
         fields = normalized_fields(adapter, self._source(adapter["source"]))
         adapter.update(fields)
         self.stats.inc_value("archiver/normalized")

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archiver.normalize import validate_item
+from archiver.normalize import item_fields, validate_item
 from archiver.signals import item_quarantined
 
 
@@ -31,7 +30,7 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = item_fields(item)
         fetched_at = adapter.get("fetched_at")
         # Plausibility is judged against the day the page was read, so a re-run is reproducible.
         today = (fetched_at or datetime.now(UTC)).date()

@@ -10,7 +10,7 @@ offline with exactly the code a crawl used.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from archiver.sources import Source
 __all__ = [
     "OTHER",
     "REASONS",
+    "item_fields",
     "normalize_item",
     "normalized_fields",
     "validate_item",
@@ -41,6 +42,68 @@ REASONS: tuple[str, ...] = (
     "unparseable_date",
     "implausible_date",
 )
+
+
+_RELEASE_FIELD_ORDER = tuple(field.name for field in dataclasses.fields(ReleaseItem))
+_RELEASE_FIELDS = frozenset(_RELEASE_FIELD_ORDER)
+
+
+class _ReleaseFields(MutableMapping[str, Any]):
+    """A `ReleaseItem`'s fields as a mapping, as ItemAdapter shows them, for a fraction of the cost.
+
+    ItemAdapter lists a dataclass's fields again for every item it wraps: a third of the
+    normalise pipeline's time, with three adapters per item on the way to the store.
+    """
+
+    __slots__ = ("_item",)
+
+    def __init__(self, item: ReleaseItem) -> None:
+        self._item = item
+
+    def __getitem__(self, name: str) -> Any:
+        if name in _RELEASE_FIELDS:
+            return getattr(self._item, name)
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self._item, name) if name in _RELEASE_FIELDS else default
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in _RELEASE_FIELDS:
+            raise KeyError(f"ReleaseItem does not support field: {name}")
+        setattr(self._item, name, value)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in _RELEASE_FIELDS:
+            raise KeyError(f"ReleaseItem does not support field: {name}")
+        try:
+            delattr(self._item, name)
+        except AttributeError as error:
+            raise KeyError(name) from error
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in _RELEASE_FIELD_ORDER if hasattr(self._item, name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def item_fields(item: Any) -> MutableMapping[str, Any]:
+    """The item's fields as a mapping: ItemAdapter, or a cheaper view of a `ReleaseItem`.
+
+    >>> item = ReleaseItem("amnestyusa", None, "https://x/news/", 1, "current", "/a/", "A", "",
+    ...                    "", "", "")
+    >>> fields = item_fields(item)
+    >>> fields["title_raw"], fields.get("title"), fields.get("nope", "-")
+    ('A', None, '-')
+    >>> fields["title"] = "A"; item.title
+    'A'
+    """
+    if type(item) is ReleaseItem:
+        return _ReleaseFields(item)
+    from itemadapter import ItemAdapter  # here: it loads Scrapy, which exports and the CLI skip
+
+    return ItemAdapter(item)
 
 
 def normalized_fields(
@@ -96,9 +159,7 @@ def validate_item(item: Any, today: date) -> list[str]:
     `today` is the day the page was fetched: a release dated more than two days after it, or
     before 1961, is implausible. `item` is a `ReleaseItem` or any item ItemAdapter understands.
     """
-    from itemadapter import ItemAdapter  # here: it loads Scrapy, which exports and the CLI skip
-
-    fields = ItemAdapter(item)
+    fields = item_fields(item)
     reasons: list[str] = []
     if not fields.get("url"):
         reasons.append("invalid_url" if clean_text(fields.get("url_raw")) else "missing_url")
