@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses for str
 
 
 def content_hash(
@@ -23,5 +24,11 @@ def content_hash(
     """
     fields = [title, summary, type_, published_on.isoformat() if published_on else None]
     # JSON keeps field boundaries unambiguous ("a" + "bc" differs from "ab" + "c").
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    if all(value is None or type(value) is str for value in fields):
+        # The very text json.dumps(fields, ensure_ascii=False, separators=(",", ":")) returns,
+        # without building an encoder for every item (a quarter of normalising a card).
+        parts = ["null" if value is None else encode_basestring(value) for value in fields]
+        payload = "[" + ",".join(parts) + "]"
+    else:
+        payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

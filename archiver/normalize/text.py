@@ -61,7 +61,17 @@ def clean_text(text: str | None) -> str:
         return ""
     for _ in range(_MAX_ROUNDS):
         cleaned = collapse_whitespace(strip_markup(unicodedata.normalize("NFC", text)))
-        if cleaned == text:
-            break
+        if cleaned == text or _is_clean(cleaned):
+            return cleaned
         text = cleaned
     return text
+
+
+def _is_clean(text: str) -> bool:
+    """Whether another round of `clean_text` would return `text` (a round's output) unchanged.
+
+    A round leaves no invisible characters and collapsed whitespace; with no `<` or `&` left,
+    `strip_markup` has nothing to remove, so only NFC could still change it (removing markup
+    can bring a base letter and a combining mark together).
+    """
+    return "<" not in text and "&" not in text and unicodedata.is_normalized("NFC", text)
