@@ -20,6 +20,11 @@ from archiver.cli.common import console, db_option, open_archive, styled_status
 from archiver.config import database_url, mask_url
 
 
+def _arguments(run: Any) -> str:
+    # base_url is the same for every run of a site (and long): the filters are what differ.
+    return " ".join(f"{k}={v}" for k, v in (run.arguments or {}).items() if k != "base_url")
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -98,7 +103,7 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         runs = list_runs(engine, limit=limit, spider=spider)
     # Columns only when they say something, so the table fits a terminal.
     show_trigger = any(run.trigger != "manual" for run in runs)
-    show_arguments = any(run.arguments for run in runs)
+    show_arguments = any(_arguments(run) for run in runs)
     spiders = {run.spider for run in runs}
     only = f"{next(iter(spiders))} runs" if len(spiders) == 1 else "Crawl runs"
     table = Table(
@@ -118,7 +123,7 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
             (
                 "arguments",
                 "left",
-                lambda run: " ".join(f"{k}={v}" for k, v in run.arguments.items()),
+                _arguments,
             )
         )
     if show_trigger:
@@ -141,10 +146,18 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         ("err", "right", lambda run: str(run.errors)),
         ("finish reason", "left", _reason),
     ]
+    # The finish reason wraps and long arguments end in "…"; the rest keeps its width (a date
+    # cut to "2026-11-2…" or a status cut to "fini" would say nothing).
+    widths = {"arguments": 12, "started": 16, "status": 11}
     for name, justify, _ in columns:
         table.add_column(
-            name, justify=justify, no_wrap=name != "finish reason", min_width=len(name)
-        )  # type: ignore[arg-type]
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != "finish reason",
+            min_width=widths.get(name, len(name)),
+            max_width=22 if name == "arguments" else None,
+            overflow="fold" if name == "finish reason" else "ellipsis",
+        )
     for run in runs:
         table.add_row(*(cell(run) for _, _, cell in columns))
     console.print(table)
