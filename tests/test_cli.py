@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,8 +132,15 @@ def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path: Path) -> None:
 def test_demo_end_to_end(tmp_path: Path) -> None:
     result = run_cli("demo", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Archived from the demo site" in result.stdout
+    assert "The archive now holds" in result.stdout
     assert "Press Release" in result.stdout
+    assert re.search(r"│ all\s+│\s+206 │", result.stdout)  # every valid release of the site
+    assert re.search(r"items seen 422, new 206,", result.stdout)
     assert list((tmp_path / "data" / "demo").glob("*.jsonl"))
     snapshots = list((tmp_path / "data" / "exports").glob("all-sources_*.csv"))
     assert len(snapshots) == 1 and "CSV snapshot:" in result.stdout
+
+    again = run_cli("demo", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(r"new 0, updated 0,", again.stdout)  # the second run finds nothing new
+    assert re.search(r"│ all\s+│\s+206 │", again.stdout)  # and the archive still holds all

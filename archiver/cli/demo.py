@@ -55,7 +55,7 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
     console.print(f"[bold]archiver demo[/bold]: serving the bundled {layout} layout on 127.0.0.1")
     report = run_demo(data_dir=data_dir, db_url=db_url, layout=layout, on_crawl=progress)
 
-    table = Table(title="Archived from the demo site", title_justify="left")
+    table = Table(title="The archive now holds", title_justify="left")
     table.add_column("type")
     table.add_column("releases", justify="right")
     for kind, count in report.types.most_common():

@@ -7,7 +7,6 @@ configured database (default `data/archive.db`), and returns what a person wants
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,11 +77,9 @@ def run_demo(
             args = {**facet_args(facet), "base_url": server.base_url}
             result = run_crawl("amnestyusa", args, db_url=url, data_dir=data, settings=settings)
             report.crawls.append((facet, result))
-            if facet is None:
-                report.types = _types_in(feed)
-                report.items = sum(report.types.values())
             if on_crawl is not None:
                 on_crawl(facet, result)
+    report.types, report.items = _archive_types(url)
     if report.ok:
         from archiver.export import write_snapshot
 
@@ -90,10 +87,15 @@ def run_demo(
     return report
 
 
-def _types_in(feed: Path) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    if feed.exists():
-        with feed.open(encoding="utf-8") as lines:
-            for line in lines:
-                counts[json.loads(line).get("type") or "(none)"] += 1
-    return counts
+def _archive_types(url: str) -> tuple[Counter[str], int]:
+    """Releases of the source in the archive by type: what the demo has archived so far
+    (the feeds of an incremental second run hold only the pages it read)."""
+    from archiver.db import make_engine
+    from archiver.db.stats import archive_stats
+
+    engine = make_engine(url)
+    try:
+        stats = archive_stats(engine, source="amnestyusa")
+    finally:
+        engine.dispose()
+    return Counter({kind or "(none)": count for kind, count in stats.by_type}), stats.releases
