@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -46,6 +47,16 @@ def db_option(function: F) -> F:
         help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
         " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
     )(function)
+
+
+def data_dir_option(purpose: str) -> Callable[[F], F]:
+    """The `--data-dir` option, with what this command keeps there (`purpose`) in its help."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="ARCHIVER_DATA_DIR",
+        help=f"Data folder{purpose} [default: ./data].",
+    )
 
 
 def scrub_password(message: str, url: str) -> str:

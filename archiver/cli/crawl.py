@@ -9,7 +9,14 @@ import click
 from rich.live import Live
 from rich.text import Text
 
-from archiver.cli.common import console, err_console, parse_pairs, stats_table
+from archiver.cli.common import (
+    console,
+    data_dir_option,
+    db_option,
+    err_console,
+    parse_pairs,
+    stats_table,
+)
 from archiver.config import mask_url
 from archiver.crawl import EXIT_OK, run_crawl
 
@@ -49,19 +56,8 @@ def _progress_line(stats: dict[str, Any]) -> Text:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the items to this feed file (.jsonl, .json, .csv), overwritten.",
 )
-@click.option(
-    "--db",
-    "db_url",
-    envvar="ARCHIVER_DATABASE_URL",
-    metavar="URL",
-    help="Database URL [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVER_DATA_DIR",
-    help="Data folder for logs [default: ./data].",
-)
+@db_option
+@data_dir_option(" for logs")
 @click.option(
     "--timeout",
     type=float,
@@ -80,7 +76,7 @@ def crawl_command(
     spider_args: tuple[str, ...],
     settings: tuple[str, ...],
     output: Path | None,
-    db_url: str | None,
+    db: str | None,
     data_dir: Path | None,
     timeout: float | None,
     full: bool,
@@ -120,8 +116,8 @@ def crawl_command(
             raise click.BadParameter("use a .jsonl, .json, .csv or .xml file", param_hint="-o")
         extra["FEEDS"] = {str(output.absolute()): {"format": fmt, "overwrite": True}}
     _check_spider(spider, args)
-    if db_url:
-        console.print(f"database: {mask_url(db_url)}")
+    if db:
+        console.print(f"database: {mask_url(db)}")
     with (
         Live(
             Text("starting crawl…"),
@@ -138,7 +134,7 @@ def crawl_command(
         result = run_crawl(
             spider,
             args,
-            db_url=db_url,
+            db_url=db,
             data_dir=data_dir,
             settings=extra,
             timeout=timeout,

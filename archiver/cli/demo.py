@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from archiver.cli.common import console, err_console
+from archiver.cli.common import console, data_dir_option, err_console
 from archiver.config import mask_url
 from archiver.crawl import CrawlResult
 from archiver.demo.render import LAYOUT_NAMES
@@ -21,12 +21,7 @@ from archiver.demo.render import LAYOUT_NAMES
     metavar="URL",
     help="Database to store into [default: sqlite:///<data-dir>/archive.db].",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVER_DATA_DIR",
-    help="Data folder [default: ./data].",
-)
+@data_dir_option("")
 @click.option(
     "--layout",
     type=click.Choice(LAYOUT_NAMES),

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from archiver.cli.common import console, err_console, parse_pairs, stats_table
+from archiver.cli.common import (
+    console,
+    data_dir_option,
+    db_option,
+    err_console,
+    parse_pairs,
+    stats_table,
+)
 from archiver.config import mask_url
 from archiver.crawl import EXIT_OK, EXIT_USAGE
 from archiver.listing import ArgumentError
@@ -28,24 +35,13 @@ from archiver.listing import ArgumentError
     metavar="NAME=VALUE",
     help="Setting for this run, repeatable (e.g. -s ARCHIVER_EXTRACT_LAYOUTS=my.module.LAYOUTS).",
 )
-@click.option(
-    "--db",
-    "db_url",
-    envvar="ARCHIVER_DATABASE_URL",
-    metavar="URL",
-    help="Database URL [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVER_DATA_DIR",
-    help="Data folder holding warc/ and logs/ [default: ./data].",
-)
+@db_option
+@data_dir_option(" holding warc/ and logs/")
 def reparse_command(
     run_id: int | None,
     since: str | None,
     settings: tuple[str, ...],
-    db_url: str | None,
+    db: str | None,
     data_dir: Path | None,
 ) -> None:
     """Parse archived listing pages again with the current extractors, without the network.
@@ -62,11 +58,11 @@ def reparse_command(
     from archiver.reparse import run_reparse
 
     extra: dict[str, Any] = parse_pairs(settings, "-s/--set")
-    if db_url:
-        console.print(f"database: {mask_url(db_url)}")
+    if db:
+        console.print(f"database: {mask_url(db)}")
     try:
         result = run_reparse(
-            run_id=run_id, since=since, db_url=db_url, data_dir=data_dir, settings=extra
+            run_id=run_id, since=since, db_url=db, data_dir=data_dir, settings=extra
         )
     except ArgumentError as error:
         raise click.UsageError(str(error)) from None

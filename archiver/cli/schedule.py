@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archiver.cli.common import (
     console,
+    data_dir_option,
     db_option,
     err_console,
     open_archive,
@@ -282,12 +283,7 @@ def remove_command(name: str, db: str | None) -> None:
 @schedule_group.command("run")
 @click.argument("name")
 @db_option
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVER_DATA_DIR",
-    help="Data folder for the run's log [default: ./data].",
-)
+@data_dir_option(" for the run's log")
 @click.option("--max-runtime", type=DURATION, help="End the run after DURATION.")
 def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: int | None) -> None:
     """Run the schedule NAME once, now, in the foreground (recorded with its name as trigger).
@@ -335,12 +331,7 @@ def _exit_status(status: str, returncode: int | None) -> int:
 
 @click.command("scheduler")
 @db_option
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVER_DATA_DIR",
-    help="Data folder; each run logs to DATA/logs/<schedule>-<time>.log [default: ./data].",
-)
+@data_dir_option("; each run logs to DATA/logs/<schedule>-<time>.log")
 @click.option(
     "--max-runtime",
     type=DURATION,
