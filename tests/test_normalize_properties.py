@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archiver.normalize.dates import parse_date
 from archiver.normalize.summaries import normalize_summary
-from archiver.normalize.text import clean_text
+from archiver.normalize.text import clean_text, collapse_whitespace
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import clean_label, match_label, normalize_type
-from archiver.normalize.urls import canonical_release_url
+from archiver.normalize.urls import canonical_by_rounds, canonical_release_url
 from archiver.sources import AMNESTYUSA
 
 # Arbitrary text, biased towards what makes these functions work hard: markup, entities,
@@ -89,6 +90,14 @@ def test_clean_text_is_idempotent(text: str) -> None:
 
 
 @FAST
+@given(st.one_of(ANY_TEXT, st.text(st.characters(categories=["Zs", "Zl", "Zp", "Cc"]))))
+@example("\x1c a\u3000b\x85")
+def test_whitespace_collapses_as_the_regex_says(text: str) -> None:
+    """`collapse_whitespace` is `\\s+` to one space, trimmed (it uses the faster str.split)."""
+    assert collapse_whitespace(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@FAST
 @given(ANY_TEXT)
 def test_title_is_idempotent(text: str) -> None:
     once = normalize_title(text)
@@ -156,3 +165,76 @@ def test_date_is_grounded_in_the_raw_string(raw: str) -> None:
 def test_site_format_round_trips(day: date) -> None:
     assert parse_date(f"{day:%B} {day.day}, {day.year}") == day
     assert parse_date(f"{day:%b}. {day:%d}, {day.year}") == day
+
+
+# Release links in the shapes the URL shortcut takes, and near misses it must leave alone.
+URL_SEGMENT = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_-]{1,12}(\.[a-z0-9]{1,4})?", fullmatch=True),
+    st.sampled_from(
+        ["news", "page", "2", "", ".", "..", "A%20b", "caf\u00e9", "a b", "x;y", "a\tb"]
+    ),
+)
+URL_QUERY = st.lists(
+    st.sampled_from(
+        ["utm_source=tw", "UTM_Medium=x", "fbclid=1", "utm_campaign", "", "id=7", "%75tm_x=1"]
+    ),
+    max_size=3,
+).map("&".join)
+RELEASE_LINK = st.builds(
+    "{}/{}{}{}{}".format,
+    st.sampled_from(
+        [
+            "https://www.amnestyusa.org",
+            "http://www.amnestyusa.org",
+            "https://amnestyusa.org",
+            "http://AmnestyUSA.org.",
+            "https://mirror.amnestyusa.org",
+            "https://amnestyusa.org:8443",
+            "https://[x].amnestyusa.org",
+            "https://u:p@mirror.amnestyusa.org",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:80801",
+            "https://ex.org",
+            "HTTPS://www.amnestyusa.org",
+            "//amnestyusa.org",
+            "",
+            " ",
+        ]
+    ),
+    st.lists(URL_SEGMENT, max_size=4).map("/".join),
+    st.sampled_from(["/", ""]),
+    st.one_of(st.just(""), URL_QUERY.map("?{}".format)),
+    st.sampled_from(["", "#main", "#", "#a?b"]),
+)
+PAGE_URLS = [
+    None,
+    "https://www.amnestyusa.org/news/",
+    "http://127.0.0.1:8080/news/page/2/",
+    "HTTP://127.0.0.1:8080/news/",
+    "http://127.0.0.1:8080",
+    "ftp://127.0.0.1:8080/news/",
+]
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        None,
+        "http://127.0.0.1:8080/",
+        "http://127.0.0.1:8080/news/",
+        "https://www.amnestyusa.org/news/",
+    ],
+)
+@pytest.mark.parametrize("page_url", PAGE_URLS)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.one_of(RELEASE_LINK, RELEASE_LINK, URL_TEXT))
+@example(raw="http://127.0.0.1:8080/news/x/")
+@example(raw="/reports/x/?utm_source=a#main")
+@example(raw="https://www.amnestyusa.org/news/x/")
+def test_url_shortcut_agrees_with_the_rounds(
+    raw: str, page_url: str | None, base_url: str | None
+) -> None:
+    """The common-shape shortcut returns exactly what the full canonical rounds return."""
+    assert canonical_release_url(raw, AMNESTYUSA, page_url, base_url) == canonical_by_rounds(
+        raw, AMNESTYUSA, page_url, base_url
+    )

@@ -88,6 +88,10 @@ def strip_cut_marker(text: str) -> Summary:
     """
     truncated = False
     while True:
+        # A marker ends at the end or just before a final newline (`$`): in the last 4 chars.
+        tail = text[-4:]
+        if "…" not in tail and "..." not in tail:
+            return Summary(text, truncated)
         stripped = _CUT_MARKER_RE.sub("", text)
         if stripped == text:
             return Summary(text, truncated)
@@ -114,7 +118,9 @@ def normalize_summary(raw: str | None, html: str | None = None) -> Summary:
     # both steps repeat until stable; each round strictly shortens the text.
     for _ in range(_MAX_ROUNDS):
         cut = strip_cut_marker(text)
-        truncated = truncated or cut.truncated
+        if not cut.truncated:
+            break  # `text` is clean_text's output, which it would return unchanged
+        truncated = True
         cleaned = clean_text(cut.text)
         if cleaned == text:
             break

@@ -13,8 +13,6 @@ import unicodedata
 
 from w3lib.html import remove_tags, replace_entities
 
-# Python's `\s` already covers the no-break space, thin spaces, ideographic space and line breaks.
-_WHITESPACE_RE = re.compile(r"\s+")
 # Control characters other than whitespace (PostgreSQL refuses NUL in text) and zero-width
 # spaces and BOMs, which editors leave inside words as line-break hints: removed, not spaced.
 _INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\u200b\u2060\ufeff]")
@@ -29,7 +27,10 @@ def collapse_whitespace(text: str) -> str:
     >>> collapse_whitespace("  Syria:\\u00a0 war\\ncrimes\\u2009 ")
     'Syria: war crimes'
     """
-    return _WHITESPACE_RE.sub(" ", text).strip()
+    # `str.split()` splits on exactly what `\s` matches in a str pattern (Py_UNICODE_ISSPACE),
+    # at a quarter of the cost of `re.sub(r"\s+", " ", text).strip()`; a property test
+    # holds the two to each other.
+    return " ".join(text.split())
 
 
 def strip_markup(text: str) -> str:

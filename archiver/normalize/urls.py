@@ -9,6 +9,7 @@ kept on the item (`page_url`) as provenance, so nothing is lost by rewriting the
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -181,6 +182,18 @@ def canonical_release_url(
     """
     if not url:
         return None
+    return _plain_release_url(url, source, page_url, base_url) or canonical_by_rounds(
+        url, source, page_url, base_url
+    )
+
+
+def canonical_by_rounds(
+    url: str, source: Source, page_url: str | None = None, base_url: str | None = None
+) -> str | None:
+    """`canonical_release_url` the long way, for any URL: canonical rounds until a fixed point.
+
+    Public so the tests can hold the shortcut (`_plain_release_url`) to it.
+    """
     result: str | None = url
     for _ in range(_MAX_ROUNDS):
         previous = result
@@ -190,3 +203,107 @@ def canonical_release_url(
         if result is None or result == previous or _is_fixed_point(result, source, base_url):
             break
     return result
+
+
+def _without_tracking_suffix(url: str) -> str | None:
+    """`url` without its fragment and a query of tracking parameters only; None if it has more.
+
+    Conservative: a query with any other parameter is left to the rounds (which sort and quote
+    what they keep).
+
+    >>> _without_tracking_suffix("https://x.org/a/?utm_source=tw&fbclid=1#top")
+    'https://x.org/a/'
+    >>> _without_tracking_suffix("https://x.org/a/?id=7") is None
+    True
+    """
+    url = url.partition("#")[0]
+    url, _, query = url.partition("?")
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name = pair.partition("=")[0]
+        if not is_tracking_param(name):  # a tracking name stays one once decoded
+            return None
+    return url
+
+
+def _owned_origin_end(url: str, source: Source) -> int | None:
+    """Where the path starts in an http(s) `url` on a plain host the source owns; else None.
+
+    Plain: ASCII letters, digits, dots and dashes only (no port, user or IPv6 brackets).
+
+    >>> from archiver.sources import AMNESTYUSA as S
+    >>> _owned_origin_end("http://AmnestyUSA.org/x/", S), _owned_origin_end("https://ex.org/", S)
+    (21, None)
+    """
+    if url.startswith("https://"):
+        start = 8
+    elif url.startswith("http://"):
+        start = 7
+    else:
+        return None
+    end = url.find("/", start)
+    netloc = url[start:end]
+    if end < 0 or not netloc.isascii() or not netloc.replace("-", "").replace(".", "").isalnum():
+        return None
+    return end if source.owns_host(netloc) else None
+
+
+@lru_cache(maxsize=64)
+def _page_origin(page_url: str) -> str | None:
+    """`scheme://netloc` of a listing page fetched over http(s); None for any other page.
+
+    Cached: every card of a page (and of a crawl, for the netloc) shares it.
+    """
+    try:
+        parts = urlsplit(page_url)
+        parts.port  # noqa: B018 (raises ValueError for an impossible port)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _plain_release_url(
+    url: str, source: Source, page_url: str | None, base_url: str | None
+) -> str | None:
+    """The canonical URL of a release link of the common, plain shapes, without the rounds.
+
+    Nearly every card links to a plain path (see `_PLAIN_PATH_RE`) on the canonical origin, on
+    another host of the source (`amnestyusa.org`), on the listing's own origin (absolute, as
+    the extractor resolves them), or root-relative.
+    `_canonical_once` maps each of them to `canonical origin + path` and stops there, so this
+    returns that directly: the rounds' `urljoin`, `urlsplit` and `canonicalize_url` cost about
+    as much as all the other normalisers together. None means "not that simple": take the
+    rounds. A local copy's `base_url` may rebase paths, so with one only the first shape
+    applies. `tests/test_normalize_properties.py` holds this to `canonical_by_rounds`.
+    """
+    if not _plain_origin(source):
+        return None
+    if "#" in url or "?" in url:
+        url = _without_tracking_suffix(url)  # type: ignore[assignment]
+        if url is None:
+            return None
+    origin = source.canonical_origin
+    if url.startswith(origin):
+        plain = _PLAIN_PATH_RE.fullmatch(url, len(origin)) is not None
+        if plain and (not base_url or _origin_path(url, base_url) is None):
+            return url
+        return None
+    if base_url:
+        return None
+    path_start = _owned_origin_end(url, source)
+    if path_start is None:
+        page_origin = _page_origin(page_url) if page_url else None
+        if page_origin is None:
+            return None
+        if url.startswith(page_origin):
+            path_start = len(page_origin)
+        elif url.startswith("/"):  # root-relative (`//host/` fails the plain-path test)
+            path_start = 0
+        else:
+            return None
+    if _PLAIN_PATH_RE.fullmatch(url, path_start) is None:
+        return None
+    return origin + url[path_start:]
