@@ -10,6 +10,7 @@ final stats from `--stats-file` and the exit status (see archiver.crawl for the 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -66,6 +67,18 @@ def outcome(stats: dict[str, object]) -> tuple[int, str]:
     return EXIT_OK, "ok"
 
 
+def freeze_heap() -> None:
+    """Hide every object alive once the crawl is set up from the cyclic garbage collector.
+
+    Imports and set-up (Scrapy, Twisted, SQLAlchemy, the migration check) leave a heap of
+    objects that live until the process exits, and each full collection during the crawl walked
+    all of them again: ~140 ms each, a few times per thousand pages. `gc.freeze()` moves them
+    to a permanent generation, so collections only look at what the crawl itself allocates.
+    Connected to `spider_opened`, when every component has opened.
+    """
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m archiver.crawl_worker", description=__doc__)
     parser.add_argument("spider")
@@ -76,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -100,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     crawler = process.create_crawler(spidercls)
+    crawler.signals.connect(freeze_heap, signal=signals.spider_opened)
     process.crawl(crawler, **spider_args)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
