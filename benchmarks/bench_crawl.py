@@ -1,6 +1,6 @@
 """End to end: how fast the full archiver crawls compared with bare Scrapy, in the same run.
 
-    .venv/bin/python benchmarks/bench_crawl.py [--releases 10000] [--repeats 3] [--quick]
+    .venv/bin/python benchmarks/bench_crawl.py [--releases 10000] [--repeats 5] [--quick]
 
 One local site (benchmarks/sitegen.py: the demo dataset scaled to `--releases` releases, 10 per
 listing page, served from memory by its own process on 127.0.0.1) is crawled, alternately,
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = dict(pair.split("=", 1) for pair in options.archiver_set)
 
     releases = options.releases or (QUICK_RELEASES if options.quick else 10_000)
-    repeats = options.repeats or (1 if options.quick else 3)
+    repeats = options.repeats or (1 if options.quick else 5)
     pages = math.ceil(releases / 10)
     print(
         f"crawl benchmark: {pages:,} listing pages x 10 cards, {repeats} crawls of each kind "

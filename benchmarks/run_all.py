@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", default=[], metavar="NAME", help="run bench_NAME.py only"
     )
     parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds allowed per benchmark [600]"
+        "--timeout", type=float, default=900.0, help="seconds allowed per benchmark [900]"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     options = parser.parse_args(argv)
