@@ -34,6 +34,17 @@ def test_every_command_has_help() -> None:
         assert command.help and len(command.help) > 40, f"{name} needs a real --help"
 
 
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`archiver --help` (and every command's startup) stays quick: each command imports
+    Scrapy, SQLAlchemy, APScheduler and the rest only when it runs."""
+    heavy = ("sqlalchemy", "apscheduler", "alembic", "scrapy", "twisted", "dateparser", "warcio")
+    probe = f"import sys, archiver.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -16,7 +16,6 @@ from typing import Any
 import click
 from rich import box
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from archiver.cli.common import (
     console,
@@ -30,17 +29,11 @@ from archiver.cli.common import (
 )
 from archiver.config import database_url, mask_url
 from archiver.crawl import EXIT_INTERRUPTED
-from archiver.db.models import utcnow
-from archiver.scheduler.schedules import (
-    ScheduleError,
-    add_schedule,
-    get_schedule,
-    new_schedule,
-    parse_duration,
-    remove_schedule,
-    schedule_overview,
-    set_enabled,
-)
+from archiver.scheduler.durations import parse_duration
+from archiver.scheduler.errors import ScheduleError
+
+# archiver.scheduler.schedules and the service load SQLAlchemy and APScheduler: each command
+# imports what it uses, so `archiver --help` and the other commands do not pay for them.
 
 
 class Duration(click.ParamType):
@@ -148,6 +141,9 @@ def add_command(
     schedule up within a few seconds. Unknown spiders, bad arguments, invalid cron expressions
     and names already taken are refused.
     """
+    from archiver.db.models import utcnow
+    from archiver.scheduler.schedules import add_schedule, get_schedule, new_schedule
+
     try:
         spec = new_schedule(
             name,
@@ -191,6 +187,7 @@ def list_command(db: str | None) -> None:
     of the schedule, skipped fires included.
     """
     from archiver.scheduler.lock import lock_holder
+    from archiver.scheduler.schedules import schedule_overview
 
     with open_archive(db) as (url, engine):
         rows = schedule_overview(engine)
@@ -227,6 +224,8 @@ def list_command(db: str | None) -> None:
 
 
 def _toggle(name: str, db: str | None, enabled: bool) -> None:
+    from archiver.scheduler.schedules import set_enabled
+
     with open_archive(db) as (_url, engine):
         try:
             before = set_enabled(engine, name, enabled)
@@ -272,6 +271,8 @@ def remove_command(name: str, db: str | None) -> None:
     Example:
       archiver schedule remove syria
     """
+    from archiver.scheduler.schedules import remove_schedule
+
     with open_archive(db) as (_url, engine):
         try:
             remove_schedule(engine, name)
@@ -296,6 +297,7 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
     0 ok, 3 when pages answered but no item could be parsed (the site changed), 4 interrupted.
     """
     from archiver.scheduler.runner import run_schedule
+    from archiver.scheduler.schedules import get_schedule
 
     with open_archive(db) as (url, engine):
         try:
@@ -390,6 +392,8 @@ def scheduler_command(
     SIGTERM/SIGINT stop it: running crawls are asked to stop, killed if still running near the
     end of --grace, and recorded as interrupted. Only one scheduler may run per database.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from archiver.db.migrate import SchemaError
     from archiver.scheduler.lock import LockHeldError
     from archiver.scheduler.service import SchedulerService, ServiceOptions

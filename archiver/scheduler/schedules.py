@@ -26,6 +26,8 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from archiver.db.engine import write_transaction
 from archiver.db.models import CrawlRun, Schedule, utcnow
+from archiver.scheduler.durations import format_duration, parse_duration
+from archiver.scheduler.errors import ScheduleError
 
 SCHEDULES = Schedule.__table__
 RUNS = CrawlRun.__table__
@@ -35,53 +37,9 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 #: `crawl_runs.trigger` of runs nobody scheduled; not available as a schedule name.
 MANUAL_TRIGGER = "manual"
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
 # crontab numbers days of the week from Sunday = 0 (7 is Sunday too); APScheduler 3.x counts
 # from Monday = 0, so numeric day-of-week fields are translated to names (see cron_trigger).
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-class ScheduleError(ValueError):
-    """A schedule that cannot be added or found; the message is meant for the operator."""
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as `90s`, `15m`, `6h`, `1d`, `1h30m` (a bare number = seconds).
-
-    >>> parse_duration("6h"), parse_duration("15m"), parse_duration("1h30m"), parse_duration("90")
-    (21600, 900, 5400, 90)
-    >>> parse_duration("1d"), parse_duration("2w"), parse_duration(" 45 s ")
-    (86400, 1209600, 45)
-    >>> parse_duration("6 hours")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    archiver.scheduler.schedules.ScheduleError: invalid duration '6 hours' (use e.g. 90s, ...)
-    """
-    cleaned = text.strip().lower()
-    if cleaned.isdigit():
-        return int(cleaned)
-    compact = cleaned.replace(" ", "")
-    parts = _DURATION.findall(compact)
-    if not parts or "".join(f"{number}{unit}" for number, unit in parts) != compact:
-        raise ScheduleError(f"invalid duration {text!r} (use e.g. 90s, 15m, 6h, 1d)")
-    return sum(int(number) * _UNITS[unit] for number, unit in parts)
-
-
-def format_duration(seconds: int) -> str:
-    """The shortest spelling `parse_duration` reads back.
-
-    >>> format_duration(21600), format_duration(5400), format_duration(90), format_duration(0)
-    ('6h', '1h30m', '1m30s', '0s')
-    """
-    if seconds <= 0:
-        return "0s"
-    out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            out += f"{count}{unit}"
-    return out
 
 
 def check_timezone(name: str) -> ZoneInfo:
@@ -92,7 +50,7 @@ def check_timezone(name: str) -> ZoneInfo:
     >>> check_timezone("Mars/Olympus")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.schedules.ScheduleError: unknown time zone 'Mars/Olympus' (use an IANA ...)
+    archiver.scheduler.errors.ScheduleError: unknown time zone 'Mars/Olympus' (use an IANA ...)
     """
     try:
         return ZoneInfo(name)
@@ -156,7 +114,7 @@ def cron_trigger(expression: str, timezone: str = "UTC", jitter: int = 0) -> Cro
     >>> cron_trigger("61 * * * *")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.schedules.ScheduleError: invalid cron expression '61 * * * *': ... (59)
+    archiver.scheduler.errors.ScheduleError: invalid cron expression '61 * * * *': ... (59)
     """
     zone = check_timezone(timezone)
     values = expression.split()
@@ -183,7 +141,7 @@ def check_name(name: str) -> str:
     >>> check_name("my schedule")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.schedules.ScheduleError: invalid schedule name 'my schedule': use ...
+    archiver.scheduler.errors.ScheduleError: invalid schedule name 'my schedule': use ...
     """
     if name == MANUAL_TRIGGER:
         raise ScheduleError(f"{MANUAL_TRIGGER!r} is reserved for runs started by hand")
@@ -297,7 +255,7 @@ def new_schedule(
     >>> new_schedule("syria", "amnestyusa", every="6h", cron="0 * * * *", verify_spider=False)
     Traceback (most recent call last):
     ...
-    archiver.scheduler.schedules.ScheduleError: give either --every or --cron, not both
+    archiver.scheduler.errors.ScheduleError: give either --every or --cron, not both
     """
     check_name(name)
     if (every is None) == (cron is None):

@@ -1,0 +1,52 @@
+"""Durations as operators type them (`90s`, `15m`, `6h`, `1d`, `1h30m`) and back.
+
+Pure and light on imports: the command line parses `--every` and `--jitter` with it before
+anything loads SQLAlchemy or APScheduler.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archiver.scheduler.errors import ScheduleError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as `90s`, `15m`, `6h`, `1d`, `1h30m` (a bare number = seconds).
+
+    >>> parse_duration("6h"), parse_duration("15m"), parse_duration("1h30m"), parse_duration("90")
+    (21600, 900, 5400, 90)
+    >>> parse_duration("1d"), parse_duration("2w"), parse_duration(" 45 s ")
+    (86400, 1209600, 45)
+    >>> parse_duration("6 hours")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    archiver.scheduler.errors.ScheduleError: invalid duration '6 hours' (use e.g. 90s, ...)
+    """
+    cleaned = text.strip().lower()
+    if cleaned.isdigit():
+        return int(cleaned)
+    compact = cleaned.replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(f"{number}{unit}" for number, unit in parts) != compact:
+        raise ScheduleError(f"invalid duration {text!r} (use e.g. 90s, 15m, 6h, 1d)")
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest spelling `parse_duration` reads back.
+
+    >>> format_duration(21600), format_duration(5400), format_duration(90), format_duration(0)
+    ('6h', '1h30m', '1m30s', '0s')
+    """
+    if seconds <= 0:
+        return "0s"
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out += f"{count}{unit}"
+    return out
