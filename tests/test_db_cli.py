@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
@@ -61,3 +63,38 @@ def test_unreachable_database_is_one_line_without_the_password() -> None:
     assert "s3cret-pw" not in out + err
     assert "archiver:***@127.0.0.1:1/news" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_runs_fit_an_80_column_terminal_without_cutting_counts(sqlite_url: str) -> None:
+    """Long filters give way (cut with "…"); dates, statuses and every count stay whole."""
+    _invoke("db", "upgrade", "--db", sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        arguments = {"base_url": "http://127.0.0.1:8000/", "country": "russian-federation,ukraine"}
+        run_id = open_run(engine, spider="amnestyusa", arguments=arguments)
+        store = ReleaseStore(engine, run_id)
+        store.write_batch([release_item(n) for n in range(12)])
+        outcome = RunOutcome("interrupted", "shutdown", pages=123, errors=7)
+        close_run(engine, run_id, outcome, store.totals)
+    finally:
+        engine.dispose()
+    result = CliRunner().invoke(main, ["runs", "--db", sqlite_url], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    header = next(line for line in lines if line.lstrip().startswith("run "))
+    assert header.split()[:9] == [
+        "run",
+        "started",
+        "took",
+        "status",
+        "pages",
+        "seen",
+        "new",
+        "upd",
+        "same",
+    ]
+    row = next(line for line in lines if line.lstrip().startswith(f"{run_id} "))
+    assert "interrupted" in row and " 123 " in row and " 12 " in row and " 7 " in row
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
+    assert "shutdown" in row and "cou" in row and "…" in row

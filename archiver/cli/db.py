@@ -15,6 +15,7 @@ from typing import Any
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from archiver.cli.common import console, db_option, open_archive, styled_status
 from archiver.config import database_url, mask_url
@@ -43,12 +44,37 @@ def _status(run: Any) -> str:
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:
+    """How long a run took, in at most 5 characters.
+
+    >>> from datetime import timedelta
+    >>> t = datetime(2026, 1, 1)
+    >>> [_duration(t, t + timedelta(seconds=s)) for s in (0.42, 42, 187, 7380)]
+    ['0.4s', '42s', '3m07s', '2h03m']
+    """
     if not start or not end:
         return ""
-    seconds = int((end - start).total_seconds())
+    elapsed = (end - start).total_seconds()
+    if elapsed < 10:
+        return f"{elapsed:.1f}s"  # a short crawl of a few pages: 0m00s would hide it
+    seconds = int(elapsed)
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _natural_widths(names: list[str], rows: list[list[str]]) -> dict[str, int]:
+    """Each column's width with nothing cut: its longest cell or its header (markup not counted).
+
+    The finish reason wraps, so it counts with at most 24 characters of its longest cell.
+    """
+    widths = {}
+    for index, name in enumerate(names):
+        cells = [Text.from_markup(row[index]).cell_len for row in rows]
+        longest = max(cells, default=0)
+        widths[name] = max(len(name), min(24, longest) if name == "reason" else longest)
+    return widths
 
 
 @click.group("db")
@@ -110,56 +136,63 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
         title=f"{only} in {mask_url(url)} (UTC)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
-        padding=(0, 1, 0, 0),
+        padding=0,
     )
     columns: list[tuple[str, str, Callable[[Any], str]]] = [
         ("run", "right", lambda run: str(run.id)),
     ]
     if len(spiders) > 1:
         columns.append(("spider", "left", lambda run: run.spider))
-    if show_arguments:
-        columns.append(
-            (
-                "arguments",
-                "left",
-                _arguments,
-            )
-        )
-    if show_trigger:
-        columns.append(("trigger", "left", lambda run: run.trigger))
     columns += [
         ("started", "left", lambda run: _when(run.started_at)),
         ("took", "right", lambda run: _duration(run.started_at, run.finished_at)),
         ("status", "left", _status),
-        *(
-            [("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")]
-            if any(getattr(run, "health", None) for run in runs)
-            else []
-        ),
+    ]
+    if any(getattr(run, "health", None) for run in runs):
+        columns.append(
+            ("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")
+        )
+    columns += [
         ("pages", "right", lambda run: str(run.pages)),
         ("seen", "right", lambda run: str(run.items_seen)),
         ("new", "right", lambda run: str(run.items_new)),
         ("upd", "right", lambda run: str(run.items_updated)),
         ("same", "right", lambda run: str(run.items_unchanged)),
-        ("inv", "right", lambda run: str(run.items_invalid)),
-        ("err", "right", lambda run: str(run.errors)),
-        ("finish reason", "left", _reason),
     ]
-    # The finish reason wraps and long arguments end in "…"; the rest keeps its width (a date
-    # cut to "2026-11-2…" or a status cut to "fini" would say nothing).
-    widths = {"arguments": 12, "started": 16, "status": 11}
+    # Refusals, errors and unusual finish reasons are what to look into: shown when any run has
+    # some, so the common table fits an 80-column terminal.
+    if any(run.items_invalid for run in runs):
+        columns.append(("inv", "right", lambda run: str(run.items_invalid)))
+    if any(run.errors for run in runs):
+        columns.append(("err", "right", lambda run: str(run.errors)))
+    if show_trigger:
+        columns.append(("trigger", "left", lambda run: run.trigger))
+    # Last: the filters, long and cut with "…" to the room the terminal leaves (the counts stay
+    # on screen), then the finish reason, which wraps.
+    if show_arguments:
+        columns.append(("arguments", "left", _arguments))
+    if any(_reason(run) for run in runs):
+        columns.append(("reason", "left", _reason))
+    rows = [[cell(run) for _, _, cell in columns] for run in runs]
+    natural = _natural_widths([name for name, _, _ in columns], rows)
+    # Columns are one space apart (the box's column separator, no padding).
+    room = console.width - sum(width + 1 for name, width in natural.items() if name != "arguments")
+    arguments_width = max(4, min(40, room))
     for name, justify, _ in columns:
+        # Every other column keeps its full width: a date cut to "2026-11-2…", a duration to
+        # "0m0…" or a status to "fini" would say nothing.
         table.add_column(
             name,
             justify=justify,  # type: ignore[arg-type]
-            no_wrap=name != "finish reason",
-            min_width=widths.get(name, len(name)),
-            max_width=22 if name == "arguments" else None,
-            overflow="fold" if name == "finish reason" else "ellipsis",
+            no_wrap=name != "reason",
+            min_width=min(natural[name], arguments_width) if name == "arguments" else natural[name],
+            max_width=arguments_width if name == "arguments" else None,
+            overflow="fold" if name == "reason" else "ellipsis",
         )
-    for run in runs:
-        table.add_row(*(cell(run) for _, _, cell in columns))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     if not runs:
         console.print("no runs yet: try `archiver demo` or `archiver crawl amnestyusa`")
