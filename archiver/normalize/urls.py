@@ -272,19 +272,21 @@ def _plain_release_url(
 
     Nearly every card links to a plain path (see `_PLAIN_PATH_RE`) on the canonical origin, on
     another host of the source (`amnestyusa.org`), on the listing's own origin (absolute, as
-    the extractor resolves them), or root-relative.
-    `_canonical_once` maps each of them to `canonical origin + path` and stops there, so this
-    returns that directly: the rounds' `urljoin`, `urlsplit` and `canonicalize_url` cost about
-    as much as all the other normalisers together. None means "not that simple": take the
-    rounds. A local copy's `base_url` may rebase paths, so with one only the first shape
-    applies. `tests/test_normalize_properties.py` holds this to `canonical_by_rounds`.
+    the extractor resolves them), or root-relative. `_canonical_once` maps each of them to
+    `canonical origin + path` and stops there, so this returns that directly: the rounds'
+    `urljoin`, `urlsplit` and `canonicalize_url` cost about as much as all the other
+    normalisers together. A fragment, and a query of tracking parameters only, are dropped
+    first. None means "not that simple": take the rounds. A local copy's `base_url` may rebase
+    paths, so with one only the first shape applies. `tests/test_normalize_properties.py`
+    holds this to `canonical_by_rounds`.
     """
     if not _plain_origin(source):
         return None
     if "#" in url or "?" in url:
-        url = _without_tracking_suffix(url)  # type: ignore[assignment]
-        if url is None:
+        stripped = _without_tracking_suffix(url)
+        if stripped is None:
             return None
+        url = stripped
     origin = source.canonical_origin
     if url.startswith(origin):
         plain = _PLAIN_PATH_RE.fullmatch(url, len(origin)) is not None
