@@ -29,8 +29,9 @@ from archiver.db import make_engine, prepare
 from archiver.db.models import CrawlRun, Release
 from archiver.db.runs import open_run, pid_alive
 from archiver.demo.server import DemoServer
+from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import LockHeldError, ServiceLock, lock_holder
-from archiver.scheduler.runner import record_skipped, settle_run
+from archiver.scheduler.runner import RunReport, record_skipped, settle_run
 from archiver.scheduler.schedules import (
     ScheduleError,
     add_schedule,
@@ -453,3 +454,42 @@ def test_max_runtime_ends_a_run_that_hangs(sqlite_url: str, tmp_path: Path) -> N
     assert run.status == "interrupted"
     assert run.finish_reason == "interrupted: max run time 8s reached"
     assert run.pid is None or not pid_alive(run.pid)  # None: ended before its spider opened
+
+
+@pytest.mark.slow
+def test_on_failure_command_alerts_about_failed_runs_only(
+    sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
+) -> None:
+    alerts = tmp_path / "alerts.txt"
+    fields = "$ARCHIVER_SCHEDULE|$ARCHIVER_STATUS|$ARCHIVER_REASON|$ARCHIVER_RUN_ID|"
+    fields += "$ARCHIVER_EXIT_CODE|$ARCHIVER_LOG"
+    hook = f'echo "{fields}" >> {alerts}'
+    with DemoServer() as site:
+        add(sqlite_url, "good", site, "-a", "country=syria", "-a", "max_pages=1", cwd=tmp_path)
+        add(sqlite_url, "nowhere", site, "-a", "country=atlantis", cwd=tmp_path)  # no cards
+        running = service(sqlite_url, "--on-failure", hook)
+        wait_for("an alert", lambda: alerts.exists() and alerts.read_text().strip(), timeout=90)
+        wait_for(
+            "a finished run of the good schedule",
+            lambda: [r for r in runs(sqlite_url, "good") if r.status == "finished"],
+            timeout=90,
+        )
+        assert running.stop() == 0
+    lines = alerts.read_text().splitlines()
+    failed = {row.id: row for row in runs(sqlite_url, "nowhere") if row.status == "failed"}
+    for line in lines:
+        name, status, reason, run_id, code, log = line.split("|")
+        assert (name, status, reason, code) == ("nowhere", "failed", "no items parsed", "3")
+        assert int(run_id) in failed and Path(log).name.startswith("nowhere-")
+    assert "good" not in alerts.read_text()
+
+
+def test_a_failing_or_hanging_hook_is_logged_and_never_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    report = RunReport("syria", "interrupted", "max run time 1h reached", 4, 4)
+    assert run_failure_hook('test "$ARCHIVER_RUN_ID" = 4 && exit 5', report) == 5
+    assert "exited with 5" in caplog.text
+    assert run_failure_hook("sleep 5", report, timeout=0.5) is None
+    assert "killed after" in caplog.text
+    assert run_failure_hook('test "$ARCHIVER_STATUS" = interrupted', report) == 0

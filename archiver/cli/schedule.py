@@ -369,6 +369,13 @@ def _exit_status(status: str, returncode: int | None) -> int:
     show_default=True,
     help="Crawls of different schedules that may run at the same time.",
 )
+@click.option(
+    "--on-failure",
+    metavar="COMMAND",
+    help="Shell command run when a scheduled crawl fails or is interrupted, with "
+    "ARCHIVER_SCHEDULE, ARCHIVER_STATUS, ARCHIVER_REASON, ARCHIVER_RUN_ID, ARCHIVER_EXIT_CODE, "
+    "ARCHIVER_LOG and ARCHIVER_SUMMARY set (e.g. a mail or curl command).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also log APScheduler's own messages.")
 def scheduler_command(
     db: str | None,
@@ -378,19 +385,23 @@ def scheduler_command(
     misfire_grace: int,
     sync_interval: int,
     max_concurrent: int,
+    on_failure: str | None,
     verbose: bool,
 ) -> None:
     """Run the schedules: a long-lived service in the foreground (for systemd or a container).
 
     \b
-    Example:
+    Examples:
       archiver scheduler --db postgresql://archiver@localhost/archive --data-dir /srv/archiver
+      archiver scheduler --on-failure 'mail -s "$ARCHIVER_SUMMARY" ops@example.org </dev/null'
 
     Each fire runs the crawl in its own process, logging to DATA/logs/, and records the run
     with the schedule's name as trigger. A schedule never overlaps itself: a fire while its
     previous run still goes is recorded as skipped. Schedule changes apply without a restart.
     SIGTERM/SIGINT stop it: running crawls are asked to stop, killed if still running near the
     end of --grace, and recorded as interrupted. Only one scheduler may run per database.
+    --on-failure alerts someone when a run fails or is interrupted (not when the service itself
+    is stopped); the command may take 60 s, and its own failure is only logged.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -412,6 +423,7 @@ def scheduler_command(
         misfire_grace=misfire_grace,
         sync_interval=float(max(sync_interval, 1)),
         max_concurrent=max_concurrent,
+        on_failure=on_failure or None,
     )
     service = SchedulerService(options)
     service.install_signal_handlers()

@@ -50,6 +50,7 @@ from archiver.config import mask_url
 from archiver.db import make_engine, prepare
 from archiver.db.models import CrawlRun
 from archiver.db.runs import mark_interrupted
+from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import ServiceLock
 from archiver.scheduler.runner import record_skipped, run_schedule
 from archiver.scheduler.schedules import (
@@ -91,6 +92,8 @@ class ServiceOptions:
     sync_interval: float = 5.0
     #: Crawls that may run at the same time (each schedule still runs one at a time).
     max_concurrent: int = 4
+    #: Shell command run when a fire fails or is interrupted (see archiver.scheduler.hooks).
+    on_failure: str | None = None
 
 
 class SchedulerService:
@@ -321,6 +324,9 @@ class SchedulerService:
             )
             level = logging.INFO if report.ok else logging.WARNING
             logger.log(level, "%s", report.summary())
+            # A run the service itself stopped (shutdown) is no news to alert anyone about.
+            if not report.ok and self.options.on_failure and not self._stopping:
+                run_failure_hook(self.options.on_failure, report)
         except Exception:
             logger.exception("schedule %s: the run could not be started or recorded", name)
         finally:
