@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
         (["crawl", "amnestyusa", "-a", "colour=red"], "unknown argument 'colour'"),
         (["crawl", "amnestyusa", "-a", "country"], "is not KEY=VALUE"),
         (["crawl", "amnestyusa", "-o", "/nonexistent/dir/x.jsonl"], "does not exist"),
+        (["crawl", "amnestyusa", "--stats-file", "/nonexistent/dir/s.json"], "does not exist"),
     ],
 )
 def test_bad_crawl_arguments_are_one_clear_line(args: list[str], message: str) -> None:
@@ -87,10 +89,17 @@ def test_crawl_command_against_local_site(tmp_path: Path) -> None:
             "--data-dir",
             str(tmp_path),
             "--quiet",
+            "--stats-file",
+            str(tmp_path / "stats.json"),
         )
     assert result.returncode == 0, result.stderr
     assert "listing pages read" in result.stdout and "Crawl summary" in result.stdout
     assert len(feed.read_text().splitlines()) == 20
+    written = json.loads((tmp_path / "stats.json").read_text())
+    assert (written["exit_status"], written["outcome"]) == (0, "ok")
+    assert written["stats"]["archiver/listing_pages"] == 2
+    assert written["stats"]["item_scraped_count"] == 20
+    assert written["stats"]["finish_reason"] == "finished" and written["log"].endswith(".log")
     assert list((tmp_path / "logs").glob("amnestyusa-*.log"))
 
 

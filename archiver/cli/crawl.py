@@ -71,6 +71,12 @@ def _progress_line(stats: dict[str, Any]) -> Text:
     "(default: incremental, stopping at the first page with nothing new or edited).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress display, only the summary.")
+@click.option(
+    "--stats-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the outcome and Scrapy's final stats to this JSON file (for scripts), "
+    "whether the crawl went well or not.",
+)
 def crawl_command(
     spider: str,
     spider_args: tuple[str, ...],
@@ -81,6 +87,7 @@ def crawl_command(
     timeout: float | None,
     full: bool,
     quiet: bool,
+    stats_file: Path | None,
 ) -> None:
     """Run one crawl of SPIDER and store what it finds.
 
@@ -96,7 +103,8 @@ def crawl_command(
 
     A listing the archive already holds is crawled incrementally: pagination stops after the
     first page with nothing new or edited (`--full` reads every page). Every listing page
-    fetched is kept in data/warc/ (see `archiver reparse`).
+    fetched is kept in data/warc/ (see `archiver reparse`). `--stats-file` keeps the outcome
+    and Scrapy's final stats as JSON for a script to read.
     """
     args = parse_pairs(spider_args, "-a/--arg")
     extra: dict[str, Any] = parse_pairs(settings, "-s/--set")
@@ -115,6 +123,10 @@ def crawl_command(
         if fmt is None:
             raise click.BadParameter("use a .jsonl, .json, .csv or .xml file", param_hint="-o")
         extra["FEEDS"] = {str(output.absolute()): {"format": fmt, "overwrite": True}}
+    if stats_file is not None and not stats_file.absolute().parent.exists():
+        raise click.BadParameter(
+            f"folder {stats_file.absolute().parent} does not exist", param_hint="--stats-file"
+        )
     _check_spider(spider, args)
     if db:
         console.print(f"database: {mask_url(db)}")
@@ -143,6 +155,19 @@ def crawl_command(
     if result.stats:
         console.print(stats_table(result.stats))
     console.print(f"log: {result.log_path}  ({result.duration:.1f} s)")
+    if stats_file is not None:
+        from archiver.status import jsonable, write_json_atomic  # loads Scrapy: only when asked
+
+        write_json_atomic(
+            stats_file,
+            {
+                "exit_status": result.returncode,
+                "outcome": result.outcome,
+                "log": str(result.log_path),
+                "duration_seconds": round(result.duration, 3),
+                "stats": jsonable(result.stats),
+            },
+        )
     if output is not None and result.returncode == EXIT_OK:
         console.print(f"items written to {output}")
     if result.returncode != EXIT_OK:
