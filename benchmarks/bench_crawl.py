@@ -7,18 +7,20 @@ listing page, served from memory by its own process on 127.0.0.1) is crawled, al
 
 - (a) `bare`: `benchmarks/bare_spider.py`, plain Scrapy with the archiver's extractor, yielding
   dicts into a JSONL feed, no item pipelines;
-- (b) `archiver`: `archiver.crawl.run_crawl` (what `archiver crawl` calls): the real spider with
-  every middleware, pipeline and extension `archiver.settings` enables (normalise, validate,
-  store, WARC page archive, conditional requests, status file), into a fresh SQLite file;
+- (b) `archiver`: the `archiver crawl amnestyusa` command itself: the real spider with every
+  middleware, pipeline and extension `archiver.settings` enables (normalise, validate, store,
+  WARC page archive, conditional requests, status file), into a fresh SQLite file, its numbers
+  read from `--stats-file`;
 
-with the same speed-deciding settings (`bare_spider.CRAWL_SETTINGS`). Each crawl is its own
-process: `os.wait4` gives its peak RSS (for the archiver, the larger of the launcher and the
-crawl process it waits for, i.e. the crawl's), `crawlclock.py` the crawl's own CPU time. Rates
-use Scrapy's `elapsed_time_seconds` (spider opened to closed: every page, item and store
-flush; not interpreter start-up or the one-off schema creation, which "wall s" includes). The
-machine is shared and noisy, hence several runs, medians, and ratios taken pair by pair (each
-archiver crawl against the bare crawl just before it). Target: archiver pages/s >= 0.85 x bare
-pages/s; the chained listing makes the crawl CPU-bound, so the CPU-per-page ratio must agree.
+with the same speed-deciding settings (`bare_spider.CRAWL_SETTINGS`, given to the archiver as
+`-s NAME=VALUE`). Each crawl is its own process: `os.wait4` gives its peak RSS (for the
+archiver, the larger of the command and the crawl process it waits for, i.e. the crawl's),
+`crawlclock.py` the crawl's own CPU time. Rates use Scrapy's `elapsed_time_seconds` (spider
+opened to closed: every page, item and store flush; not interpreter start-up or the one-off
+schema creation, which "wall s" includes). The machine is shared and noisy, hence several runs,
+medians, and ratios taken pair by pair (each archiver crawl against the bare crawl just before
+it). Target: archiver pages/s >= 0.85 x bare pages/s; the chained listing makes the crawl
+CPU-bound, so the CPU-per-page ratio must agree.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class BenchmarkError(RuntimeError):
 # ------------------------------------------------------------------ processes -----------------
 
 
-def _run_measured(command: list[str], log: Path, timeout: float) -> tuple[int, float, float]:
+def _run_measured(
+    command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None
+) -> tuple[int, float, float]:
     """Run `command`, returning (exit status, wall s, peak RSS MB) of its process tree.
 
     `os.wait4` reports this child alone (with the descendants it waited for), so maxima of
@@ -92,7 +96,7 @@ def _run_measured(command: list[str], log: Path, timeout: float) -> tuple[int, f
     """
     started = time.perf_counter()
     with open(log, "wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     timer = threading.Timer(timeout, process.kill)
     timer.start()
     try:
@@ -136,28 +140,47 @@ def crawl_bare(url: str, work: Path, index: int, expected_items: int) -> CrawlRu
     )
 
 
+def archiver_command(
+    url: str, db_url: str, data_dir: Path, stats_file: Path, extra: dict[str, str] | None = None
+) -> list[str]:
+    """`archiver crawl` as a user types it, with the benchmark's speed settings as `-s`.
+
+    `-s EXTENSIONS=...` replaces the project's dict, so the archiver's own extensions are named
+    again next to the crawl clock.
+    """
+    extensions = {**ARCHIVER_EXTENSIONS, **CRAWL_SETTINGS["EXTENSIONS"]}
+    settings = {**CRAWL_SETTINGS, "EXTENSIONS": extensions, **(extra or {})}
+    command = [sys.executable, "-m", "archiver", "crawl", "amnestyusa", "-a", f"base_url={url}"]
+    command += ["--db", db_url, "--data-dir", str(data_dir), "--stats-file", str(stats_file)]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={json.dumps(value) if isinstance(value, dict) else value}"]
+    return command
+
+
 def crawl_archiver(
     url: str, work: Path, index: int, expected_items: int, extra: dict[str, str] | None = None
 ) -> CrawlRun:
-    """Crawl (b): the archiver with every pipeline, into a fresh SQLite database."""
-    result_file = work / f"archiver-{index}.result.json"
+    """Crawl (b): `archiver crawl` with every pipeline, into a fresh SQLite database."""
+    stats_file = work / f"archiver-{index}.stats.json"
     # A fresh database and data folder every time (a kept folder may hold an earlier run's).
     for leftover in work.glob(f"archiver-{index}.db*"):
         leftover.unlink()
     shutil.rmtree(work / f"archiver-{index}-data", ignore_errors=True)
-    command = [sys.executable, str(Path(__file__).resolve()), "--archiver-child", url]
-    command += ["--child-db", f"sqlite:///{work / f'archiver-{index}.db'}"]
-    command += ["--child-data-dir", str(work / f"archiver-{index}-data"), "--child-result"]
-    command += [str(result_file), "--child-settings", json.dumps(extra or {})]
-    code, wall, peak = _run_measured(command, work / f"archiver-{index}.out", CRAWL_TIMEOUT)
-    result = _read_json(result_file)
+    stats_file.unlink(missing_ok=True)
+    db_url = f"sqlite:///{work / f'archiver-{index}.db'}"
+    command = archiver_command(url, db_url, work / f"archiver-{index}-data", stats_file, extra)
+    # The crawl process imports benchmarks/crawlclock.py; it inherits this environment.
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": str(BENCH_DIR) + (os.pathsep + path if path else "")}
+    code, wall, peak = _run_measured(command, work / f"archiver-{index}.out", CRAWL_TIMEOUT, env)
+    result = _read_json(stats_file)
     stats = result.get("stats", {})
     # Every card the spider yielded went through the pipelines: stored, or refused and kept.
     items = int(stats.get("item_scraped_count", 0)) + int(stats.get("item_dropped_count", 0))
     if code != 0 or items != expected_items:
         raise BenchmarkError(
-            f"archiver crawl {index} ended with {code} ({result.get('error', '')}), {items} items "
-            f"(expected {expected_items}); see {work}"
+            f"archiver crawl {index} ended with {code} ({result.get('outcome', '')}), {items} "
+            f"items (expected {expected_items}); see {work / f'archiver-{index}.out'}"
         )
     return CrawlRun(
         "archiver",
@@ -169,26 +192,6 @@ def crawl_archiver(
         peak_rss_mb=peak,
         stored=int(stats.get("archiver/store/new", 0)),
     )
-
-
-def archiver_child(
-    url: str, db_url: str, data_dir: str, result_file: Path, extra: dict[str, str]
-) -> int:
-    """The launcher process of crawl (b): what `archiver crawl` does, minus the live display."""
-    from archiver.crawl import run_crawl
-
-    # The crawl process imports benchmarks/crawlclock.py; it inherits this environment.
-    path = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(BENCH_DIR) + (os.pathsep + path if path else "")
-    # run_crawl's EXTENSIONS replace the project's dict: name the archiver's own again.
-    extensions = {**ARCHIVER_EXTENSIONS, **CRAWL_SETTINGS["EXTENSIONS"]}
-    settings = {**CRAWL_SETTINGS, "EXTENSIONS": extensions, **extra}
-    result = run_crawl(
-        "amnestyusa", {"base_url": url}, db_url=db_url, data_dir=data_dir, settings=settings
-    )
-    payload = {"returncode": result.returncode, "error": result.error, "stats": result.stats}
-    result_file.write_text(json.dumps(payload, default=str))
-    return result.returncode
 
 
 class SiteServer:
@@ -353,20 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         help="extra Scrapy setting for the archiver's crawls only, to try a fix before making it "
         "(shown in the output; a real comparison uses none)",
     )
-    parser.add_argument("--archiver-child", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--child-db", help=argparse.SUPPRESS)
-    parser.add_argument("--child-data-dir", help=argparse.SUPPRESS)
-    parser.add_argument("--child-result", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--child-settings", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
-    if options.archiver_child:
-        return archiver_child(
-            options.archiver_child,
-            options.child_db,
-            options.child_data_dir,
-            options.child_result,
-            json.loads(options.child_settings),
-        )
     extra = dict(pair.split("=", 1) for pair in options.archiver_set)
 
     releases = options.releases or (QUICK_RELEASES if options.quick else 10_000)

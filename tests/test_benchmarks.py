@@ -7,13 +7,15 @@ serves the wrong pages, or a summary that misreads a benchmark's result line.
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from archiver.extract import extract_listing
-from benchmarks.bench_crawl import SiteServer
+from benchmarks.bench_crawl import SiteServer, archiver_command
 from benchmarks.run_all import Outcome, format_table, parse_result, summary_rows
 from benchmarks.sitegen import scaled_dataset
 
@@ -87,3 +89,19 @@ def test_benchmark_site_serves_every_listing_page_then_404() -> None:
         assert status == 200 and len(last.cards) == 5 and last.next_url is None
         assert _get(site.url + "/news/page/4/")[0] == 404
         assert site.capacity(0.2) > 0
+
+
+def test_the_archiver_crawl_is_a_command_line_the_cli_accepts(tmp_path: Path) -> None:
+    """The benchmark types `archiver crawl` as a user would; the CLI must still take it whole."""
+    from archiver.cli.crawl import crawl_command
+
+    command = archiver_command(
+        "http://127.0.0.1:9", "sqlite:///x.db", tmp_path, tmp_path / "s.json", {"X": "1"}
+    )
+    assert command[1:4] == ["-m", "archiver", "crawl"]
+    context = crawl_command.make_context("crawl", command[4:])
+    settings = dict(pair.split("=", 1) for pair in context.params["settings"])
+    assert settings["DOWNLOAD_DELAY"] == "0" and settings["X"] == "1"
+    assert "crawlclock.CrawlClock" in json.loads(settings["EXTENSIONS"])
+    assert "archiver.status.StatusFile" in json.loads(settings["EXTENSIONS"])
+    assert context.params["stats_file"] == tmp_path / "s.json"
