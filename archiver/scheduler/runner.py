@@ -91,40 +91,15 @@ def running_run(engine: Engine, trigger: str) -> int | None:
         ).scalar()
 
 
-def record_skipped(engine: Engine, spec: ScheduleSpec, reason: str) -> int:
-    """A `skipped` row for a fire that did not start a crawl."""
-    now = utcnow()
-    with write_transaction(engine) as connection:
-        return connection.execute(
-            insert(RUNS)
-            .values(
-                spider=spec.spider,
-                arguments=spec.arguments,
-                trigger=spec.name,
-                status="skipped",
-                started_at=now,
-                updated_at=now,
-                finished_at=now,
-                hostname=socket.gethostname(),
-                finish_reason=reason[:_REASON_LENGTH],
-            )
-            .returning(RUNS.c.id)
-        ).scalar_one()
-
-
-def record_unopened_run(
-    engine: Engine, spec: ScheduleSpec, result: CrawlResult, interrupted_because: str | None
+def _insert_closed_run(
+    engine: Engine,
+    spec: ScheduleSpec,
+    status: str,
+    reason: str,
+    stats: dict[str, Any] | None = None,
 ) -> int:
-    """A row for a crawl that ended before its store pipeline opened one.
-
-    `failed` (bad arguments, database unreachable, crash at start) with the crawl's own error,
-    or `interrupted` when it was stopped on purpose while still starting.
-    """
+    """A run row opened and closed at once, for a fire whose crawl never opened one itself."""
     now = utcnow()
-    if interrupted_because:
-        status, reason = "interrupted", f"interrupted: {interrupted_because}"
-    else:
-        status, reason = "failed", result.outcome or f"exit {result.returncode}"
     with write_transaction(engine) as connection:
         return connection.execute(
             insert(RUNS)
@@ -138,10 +113,30 @@ def record_unopened_run(
                 finished_at=now,
                 hostname=socket.gethostname(),
                 finish_reason=reason[:_REASON_LENGTH],
-                stats=result.stats or None,
+                stats=stats,
             )
             .returning(RUNS.c.id)
         ).scalar_one()
+
+
+def record_skipped(engine: Engine, spec: ScheduleSpec, reason: str) -> int:
+    """A `skipped` row for a fire that did not start a crawl."""
+    return _insert_closed_run(engine, spec, "skipped", reason)
+
+
+def record_unopened_run(
+    engine: Engine, spec: ScheduleSpec, result: CrawlResult, interrupted_because: str | None
+) -> int:
+    """A row for a crawl that ended before its store pipeline opened one.
+
+    `failed` (bad arguments, database unreachable, crash at start) with the crawl's own error,
+    or `interrupted` when it was stopped on purpose while still starting.
+    """
+    if interrupted_because:
+        status, reason = "interrupted", f"interrupted: {interrupted_because}"
+    else:
+        status, reason = "failed", result.outcome or f"exit {result.returncode}"
+    return _insert_closed_run(engine, spec, status, reason, result.stats or None)
 
 
 def status_for_exit(returncode: int) -> str:
