@@ -289,10 +289,7 @@ def _plain_release_url(
         url = stripped
     origin = source.canonical_origin
     if url.startswith(origin):
-        plain = _PLAIN_PATH_RE.fullmatch(url, len(origin)) is not None
-        if plain and (not base_url or _origin_path(url, base_url) is None):
-            return url
-        return None
+        return url if _is_fixed_point(url, source, base_url) else None
     if base_url:
         return None
     path_start = _owned_origin_end(url, source)
