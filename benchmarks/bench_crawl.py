@@ -122,8 +122,10 @@ def crawl_bare(url: str, work: Path, index: int, expected_items: int) -> CrawlRu
     command += ["--stats-file", str(stats_file), "--log-file", str(work / f"bare-{index}.log")]
     code, wall, peak = _run_measured(command, work / f"bare-{index}.out", CRAWL_TIMEOUT)
     stats = _read_json(stats_file)
-    with feed.open("rb") as lines:
-        items = sum(1 for _ in lines) if feed.exists() else 0
+    items = 0
+    if feed.exists():  # a crawl that failed early wrote none: report it, do not crash here
+        with feed.open("rb") as lines:
+            items = sum(1 for _ in lines)
     if code != 0 or items != expected_items:
         raise BenchmarkError(
             f"bare crawl {index} ended with {code}, {items} items (expected {expected_items}); "
