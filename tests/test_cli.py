@@ -12,17 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from archiver.cli import main
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
+from tests.plugins.cli import run_cli
 
 
 def test_every_command_has_help() -> None:

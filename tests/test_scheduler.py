@@ -42,6 +42,7 @@ from archiver.scheduler.schedules import (
     schedule_overview,
     set_enabled,
 )
+from tests.plugins.cli import run_cli
 
 RUNS = CrawlRun.__table__
 # What keeps a crawl of the local site short: no politeness delays, one listing page.
@@ -53,14 +54,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "ROBOTST
 
 def archiver(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a fresh process."""
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, timeout=120)
 
 
 def add(url: str, name: str, server: DemoServer, *extra: str, cwd: Path) -> None:
