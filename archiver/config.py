@@ -1,17 +1,33 @@
-"""Where the archiver keeps things: database URL and data folder, resolved one way everywhere.
+"""Where the archiver keeps things, and how secrets are kept out of everything it prints.
 
-Precedence (documented in the README): an explicit value (`--db`), then the environment
-(`ARCHIVER_DATABASE_URL`, `ARCHIVER_DATA_DIR`), then the defaults under `data/` in the current
-directory. Nothing here touches the database or the network.
+Precedence (documented in the README and docs/settings.md): an explicit value (`--db`, a Scrapy
+setting), then the environment (`ARCHIVER_DATABASE_URL`, `ARCHIVER_DATA_DIR`), then the defaults
+under `data/` in the current directory. The same two functions answer for a command and for a
+crawl process, so a crawl always writes where the command that launched it reads.
+
+`scrub_secrets` is the one scrubber: every message, log line, stats value, run row and manifest
+that may hold a URL goes through it (or through `mask_url` for a URL alone). Pure: no database
+driver, no Scrapy.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from archiver.errors import ArgumentError
 
 DEFAULT_DATA_DIR = "data"
+MASK = "***"
+
+# `scheme://user:password@` anywhere in a text; the password ends at the last `@` before the host.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]*@")
+# libpq keyword DSNs and query strings: `password=...`.
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|[^\s&;]+)", re.IGNORECASE)
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -20,16 +36,25 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(raw).expanduser().absolute()
 
 
-def database_url(explicit: str | None = None) -> str:
-    """The database URL: `--db`, else `ARCHIVER_DATABASE_URL`, else SQLite in the data folder."""
+def database_url(explicit: str | None = None, data: str | os.PathLike[str] | None = None) -> str:
+    """The database URL: `explicit`, else `ARCHIVER_DATABASE_URL`, else `archive.db` in the data
+    folder (`data`, else `ARCHIVER_DATA_DIR`, else `./data`)."""
     url = explicit or os.environ.get("ARCHIVER_DATABASE_URL")
     if url:
         return url
-    return f"sqlite:///{data_dir() / 'archive.db'}"
+    return f"sqlite:///{data_dir(data) / 'archive.db'}"
+
+
+def crawl_database_url(settings: Any) -> str:
+    """The database a crawl writes to, from its Scrapy settings (then the environment).
+
+    `-s ARCHIVER_DATA_DIR=/srv/archive` moves the default database there too.
+    """
+    return database_url(settings.get("ARCHIVER_DATABASE_URL"), settings.get("ARCHIVER_DATA_DIR"))
 
 
 def mask_url(url: str) -> str:
-    """A database URL that is safe to print: the password is replaced by `***`.
+    """A URL that is safe to print: the password is replaced by `***`.
 
     >>> mask_url("postgresql+psycopg://archiver:s3cret@db.example:5432/news")
     'postgresql+psycopg://archiver:***@db.example:5432/news'
@@ -40,10 +65,66 @@ def mask_url(url: str) -> str:
     >>> mask_url("postgresql://me:pw@host:notaport/db")
     'postgresql://me:***@host:notaport/db'
     """
-    from sqlalchemy.engine import make_url  # here: config is imported by every command, cheaply
+    return scrub_secrets(url)
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        # Not parsable as a database URL: still hide anything shaped like user:password@.
-        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+def url_password(url: str | None) -> str | None:
+    """The password a URL carries, decoded (None when it has none).
+
+    >>> url_password("postgresql://me:p%40ss@h/db"), url_password("sqlite:///x.db")
+    ('p@ss', None)
+    """
+    match = _URL_PASSWORD.search(url or "")
+    if match is None:
+        return None
+    password = match.group(0)[len(match.group(1)) : -1]
+    return unquote(password) or None
+
+
+def scrub_secrets(text: str, known: Iterable[str | None] = ()) -> str:
+    """`text` with every URL password, `password=` value and known secret replaced by `***`.
+
+    `known` are URLs (their passwords are removed wherever they appear, also inside driver
+    messages that quote them without the URL) or bare secrets.
+
+    >>> scrub_secrets("auth failed for s3cret", ["postgresql://me:s3cret@h/db"])
+    'auth failed for ***'
+    >>> scrub_secrets("proxy http://u:pw@proxy:3128 and dsn host=h password=pw user=u")
+    'proxy http://u:***@proxy:3128 and dsn host=h password=*** user=u'
+    """
+    secrets = set()
+    for value in known:
+        if value:
+            password = url_password(value) if "://" in value else value
+            if password:
+                secrets.update({password, _quoted(password)})
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 2:  # a one-character "password" would mangle every message
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
+    return _KEYWORD_PASSWORD.sub(rf"\1{MASK}", text)
+
+
+def _quoted(password: str) -> str:
+    from urllib.parse import quote
+
+    return quote(password, safe="")
+
+
+def parse_pairs(values: Iterable[str], what: str) -> dict[str, str]:
+    """`KEY=VALUE` strings (spider arguments, settings) as a dict; ArgumentError otherwise.
+
+    >>> parse_pairs(["country=syria", "max_pages=2"], "-a")
+    {'country': 'syria', 'max_pages': '2'}
+    >>> parse_pairs(["country"], "-a")
+    Traceback (most recent call last):
+    ...
+    archiver.errors.ArgumentError: -a 'country' is not KEY=VALUE
+    """
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise ArgumentError(f"{what} {value!r} is not KEY=VALUE")
+        pairs[key.strip()] = rest
+    return pairs

@@ -9,30 +9,18 @@ and the crawl "finds nothing new". So every run records its cards per listing pa
 - `cards_drop`: cards per page fell by more than half against the previous run of the same
   schedule (same spider, trigger and filter), e.g. one of two card variants stopped matching;
 - `no_items`: pages answered but not one card was parsed: the run fails
-  (exit status 3, `no items parsed`, see archiver.crawl_worker.outcome).
+  (exit status 3, `no items parsed`, see archiver.outcome).
 
-`assess` is pure; `run_health` reads the previous run and is called by the store pipeline when it
-closes the run row.
+Pure: `archiver.outcome.decide` calls `assess` with the previous run's cards per page, which
+the run record (archiver.crawler.run_record) reads from the archive.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, select
-
-from archiver.db.models import CrawlRun
-from archiver.incremental import facet_of_arguments
-
-logger = logging.getLogger(__name__)
 
 #: Cards per page below this share of the previous run's is a `cards_drop`.
 DROP_RATIO = 0.5
-
-FLAGS = ("no_items", "pages_without_cards", "cards_drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,55 +67,3 @@ def assess(
         flags.append("cards_drop")
         notes.append(f"cards per page fell from {previous:.1f} to {per_page:.1f}")
     return Health(round(per_page, 3), tuple(flags), previous, tuple(notes))
-
-
-def previous_cards_per_page(engine: Engine, run_id: int) -> float | None:
-    """Cards per page of the latest earlier run of the same schedule (spider, trigger, filter)."""
-    with engine.connect() as connection:
-        current = connection.execute(
-            select(CrawlRun.spider, CrawlRun.trigger, CrawlRun.arguments).where(
-                CrawlRun.id == run_id
-            )
-        ).first()
-        if current is None:
-            return None
-        earlier = connection.execute(
-            select(CrawlRun.arguments, CrawlRun.cards_per_page)
-            .where(
-                CrawlRun.id < run_id,
-                CrawlRun.spider == current.spider,
-                CrawlRun.trigger == current.trigger,
-                CrawlRun.cards_per_page.is_not(None),
-            )
-            .order_by(CrawlRun.id.desc())
-            .limit(200)
-        )
-        for arguments, per_page in earlier:
-            if facet_of_arguments(arguments) == facet_of_arguments(current.arguments):
-                return float(per_page)
-    return None
-
-
-def run_health(engine: Engine, run_id: int, stats: Mapping[str, Any]) -> Health:
-    """Assess a run from its crawl stats against the previous run; logs a warning if unhealthy."""
-    try:
-        previous = previous_cards_per_page(engine, run_id)
-    except Exception:
-        logger.warning("Could not read the previous run's cards per page", exc_info=True)
-        previous = None
-    health = assess(
-        int(stats.get("archiver/listing_pages", 0) or 0),
-        int(stats.get("archiver/pages_without_cards", 0) or 0),
-        int(stats.get("archiver/cards", 0) or 0),
-        previous,
-    )
-    if health.flags:
-        logger.warning(
-            "Selector health of run %s: %s (%s): the site's markup may have changed; fix the"
-            " extractor, then `archiver reparse --run %s` recovers the items from the archive",
-            run_id,
-            health.column,
-            "; ".join(health.notes),
-            run_id,
-        )
-    return health

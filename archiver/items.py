@@ -62,7 +62,7 @@ class ReleaseItem:
     content_hash: str | None = None
     # Filled by pipelines.validate.ValidatePipeline: reasons the item was refused, if any.
     problems: list[str] = field(default_factory=list)
-    # Provenance (archiver.warc): WARC-Record-ID of the archived listing page the card was on.
+    # Provenance (archiver.crawler.warc): WARC-Record-ID of the archived page the card was on.
     warc_record: str | None = None
 
     @classmethod
@@ -92,3 +92,11 @@ class ReleaseItem:
             credit=card.credit,
             fetched_at=fetched_at,
         )
+
+
+#: Request meta a spider sets on a listing page request: `{"source", "facet", "page"}`. The WARC
+#: archive, conditional requests and the incremental stop act on these requests only.
+PAGE_META = "archiver_page"
+#: Request meta a spider sets (True) on the request for the next listing page, which the
+#: incremental stop may drop.
+NEXT_PAGE_META = "archiver_next_page"

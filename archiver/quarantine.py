@@ -1,28 +1,18 @@
-"""Keep every refused item as one JSON line, until (and beside) the database's quarantine table.
+"""What is kept of an item validation refused: enough to see why and to re-normalise it later.
 
-The validate pipeline sends `item_quarantined` for each item it refuses; this extension appends a
-line with the reasons, the raw values as found on the page, the page URL and the time. Scrapy
-style: built by `from_crawler`, wired by signals, switched by `ARCHIVER_QUARANTINE_JSONL`
-(True, False, or None for "only when the store pipeline is off"). The file is
-`ARCHIVER_QUARANTINE_FILE`, by default `quarantine.jsonl` in the data folder.
+The validate pipeline refuses items without a usable URL, title or plausible date; they are
+never dropped silently. `quarantine_record` is the JSON form (the JSONL quarantine file, the
+`raw` column), `quarantined_item` the form the store keeps in `invalid_items`. Pure.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from itemadapter import ItemAdapter
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
-from scrapy.settings import BaseSettings
-from scrapy.statscollectors import StatsCollector
-
-from archiver.config import data_dir
-from archiver.signals import item_quarantined
+from archiver.jsonsafe import json_safe
+from archiver.normalize import item_fields
 
 RAW_FIELDS = (
     "url_raw",
@@ -38,13 +28,30 @@ RAW_FIELDS = (
 CLEAN_FIELDS = ("url", "title", "summary", "published_on", "type")
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """An item validation refused, as the store keeps it (`invalid_items`)."""
+
+    source: str
+    url: str | None
+    reasons: tuple[str, ...]
+    raw: dict[str, Any]
+    page_url: str | None
+
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two refusals "the same card" (not the page: one card shows under facets).
+
+        `raw` is either the raw fields themselves or a quarantine record holding them under
+        "raw" (`quarantine_record`).
+        """
+        fields = self.raw.get("raw", self.raw)
+        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
 
 
 def quarantine_record(item: Any, reasons: list[str], now: datetime) -> dict[str, Any]:
-    """What is kept of a refused item: enough to see why and to re-normalise it later.
+    """The JSON-ready record of a refused item.
 
+    >>> from datetime import UTC
     >>> from archiver.items import ReleaseItem
     >>> item = ReleaseItem(source="amnestyusa", facet="country=syria", position=3, layout="current",
     ...     page_url="https://www.amnestyusa.org/news/", url_raw="", title_raw="T", summary_raw="",
@@ -53,82 +60,31 @@ def quarantine_record(item: Any, reasons: list[str], now: datetime) -> dict[str,
     >>> record["reasons"], record["page_url"], record["raw"]["date_raw"], record["time"]
     (['missing_url'], 'https://www.amnestyusa.org/news/', 'someday', '2024-01-01T00:00:00+00:00')
     """
-    fields = ItemAdapter(item)
-    return {
-        "time": now.isoformat(),
-        "reasons": list(reasons),
-        "source": fields.get("source"),
-        "facet": fields.get("facet"),
-        "page_url": fields.get("page_url"),
-        "position": fields.get("position"),
-        "layout": fields.get("layout"),
-        "fetched_at": _jsonable(fields.get("fetched_at")),
-        "raw": {name: fields.get(name) for name in RAW_FIELDS},
-        "normalized": {name: _jsonable(fields.get(name)) for name in CLEAN_FIELDS},
-    }
+    fields = item_fields(item)
+    return json_safe(
+        {
+            "time": now,
+            "reasons": list(reasons),
+            "source": fields.get("source"),
+            "facet": fields.get("facet"),
+            "page_url": fields.get("page_url"),
+            "position": fields.get("position"),
+            "layout": fields.get("layout"),
+            "fetched_at": fields.get("fetched_at"),
+            "raw": {name: fields.get(name) for name in RAW_FIELDS},
+            "normalized": {name: fields.get(name) for name in CLEAN_FIELDS},
+        }
+    )
 
 
-def jsonl_enabled(settings: BaseSettings) -> bool:
-    """Whether refused items go to the JSONL file.
-
-    `ARCHIVER_QUARANTINE_JSONL` True or False decides; None means "when nothing else keeps them",
-    i.e. when the store pipeline is off (`ARCHIVER_STORE_ENABLED = False`), so that a crawl
-    without a database still loses no refused item.
-
-    >>> from scrapy.settings import Settings
-    >>> auto = {"ARCHIVER_QUARANTINE_JSONL": None}
-    >>> no_store = {**auto, "ARCHIVER_STORE_ENABLED": 0}
-    >>> jsonl_enabled(Settings(auto)), jsonl_enabled(Settings(no_store))
-    (False, True)
-    >>> jsonl_enabled(Settings())
-    True
-    >>> jsonl_enabled(Settings({"ARCHIVER_QUARANTINE_JSONL": "0"}))
-    False
-    """
-    if "ARCHIVER_QUARANTINE_JSONL" not in settings:
-        return True
-    # Scrapy's `get` treats None as unset, so read the raw value to tell "auto" apart.
-    if settings["ARCHIVER_QUARANTINE_JSONL"] is None:
-        return not settings.getbool("ARCHIVER_STORE_ENABLED", True)
-    return settings.getbool("ARCHIVER_QUARANTINE_JSONL")
-
-
-class JsonlQuarantine:
-    """Appends one JSON line per quarantined item to a file (created on the first refusal)."""
-
-    def __init__(self, path: Path, stats: StatsCollector | None = None) -> None:
-        self.path = path
-        self.stats = stats
-        self._file: IO[str] | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> JsonlQuarantine:
-        settings = crawler.settings
-        if not jsonl_enabled(settings):
-            raise NotConfigured("ARCHIVER_QUARANTINE_JSONL is off")
-        configured = settings.get("ARCHIVER_QUARANTINE_FILE")
-        path = (
-            Path(configured).expanduser().absolute()
-            if configured
-            else data_dir(settings.get("ARCHIVER_DATA_DIR")) / "quarantine.jsonl"
-        )
-        extension = cls(path, crawler.stats)
-        crawler.signals.connect(extension.item_quarantined, signal=item_quarantined)
-        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        return extension
-
-    def item_quarantined(self, item: Any, reasons: list[str], spider: Spider | None = None) -> None:
-        """Append the refused item's record and flush, so a crash never loses a line."""
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
-        record = quarantine_record(item, reasons, datetime.now(UTC))
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._file.flush()
-        if self.stats is not None:
-            self.stats.inc_value("archiver/quarantine/jsonl")
-
-    def spider_closed(self, spider: Spider) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+def quarantined_item(item: Any, reasons: list[str], now: datetime) -> QuarantinedItem:
+    """The store's form of a refused item (its raw values and where it was found)."""
+    record = quarantine_record(item, reasons, now)
+    fields = item_fields(item)
+    return QuarantinedItem(
+        source=fields.get("source") or "unknown",
+        url=fields.get("url_raw") or None,
+        reasons=tuple(reasons),
+        raw={key: value for key, value in record.items() if key not in ("reasons", "time")},
+        page_url=fields.get("page_url"),
+    )

@@ -27,7 +27,7 @@ from scrapy.settings import Settings
 
 from archiver.extract import extract_listing
 from archiver.items import RawCard
-from archiver.listing import parse_listing_args
+from archiver.sites import parse_listing_args
 
 # Settings that decide a crawl's speed, given to both crawls. Robots.txt is obeyed in both (one
 # extra request each); the archiver's polite delays and AutoThrottle are off, as for any local site.

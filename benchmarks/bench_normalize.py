@@ -22,7 +22,7 @@ from archiver.extract import extract_listing
 from archiver.items import ReleaseItem
 from archiver.normalize import dates as dates_module
 from archiver.normalize import normalized_fields
-from archiver.sources import AMNESTYUSA
+from archiver.sites import AMNESTYUSA
 
 
 def site_pages(layout: str) -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 The pipeline only adds what a pure function cannot: crawl stats, and one warning per run for each
 type label the vocabulary does not know, so that a new label on the site gets noticed without
-flooding the log with one line per card.
+flooding the log with one line per card. An item the incremental stop already normalised (to
+judge its page) is not normalised again.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from archiver.normalize import OTHER, item_fields, normalized_fields
+from archiver.normalize import OTHER, normalize_in_place
 from archiver.normalize.types import clean_label
-from archiver.sources import Source, get_source
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ class NormalizePipeline:
 
     def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
-        self._sources: dict[str, Source] = {}
         self._unknown_labels: set[str] = set()
 
     @classmethod
@@ -33,24 +32,15 @@ class NormalizePipeline:
         assert crawler.stats is not None
         return cls(crawler.stats)
 
-    def _source(self, name: str) -> Source:
-        if name not in self._sources:
-            self._sources[name] = get_source(name)
-        return self._sources[name]
-
     def process_item(self, item: Any) -> Any:
-        # The item's own fields are the mapping normalized_fields reads: `asdict()` would deep-copy
-        # every field first, which cost as much as normalising itself (benchmarks/bench_crawl.py).
-        adapter = item_fields(item)
-        fields = normalized_fields(adapter, self._source(adapter["source"]))
-        adapter.update(fields)
+        fields = normalize_in_place(item)
         self.stats.inc_value("archiver/normalized")
         if fields["type_source"] == "url":
             self.stats.inc_value("archiver/type/from_url")
         elif fields["type_source"] is None:
             self.stats.inc_value("archiver/type/none")
         if fields["type"] == OTHER and fields["type_source"] == "label":
-            self._count_unknown(clean_label(adapter.get("type_raw")), adapter.get("page_url"))
+            self._count_unknown(clean_label(fields.get("type_raw")), fields.get("page_url"))
         if fields["summary_truncated"]:
             self.stats.inc_value("archiver/summary/truncated")
         return item

@@ -103,5 +103,5 @@ def test_the_archiver_crawl_is_a_command_line_the_cli_accepts(tmp_path: Path) ->
     settings = dict(pair.split("=", 1) for pair in context.params["settings"])
     assert settings["DOWNLOAD_DELAY"] == "0" and settings["X"] == "1"
     assert "crawlclock.CrawlClock" in json.loads(settings["EXTENSIONS"])
-    assert "archiver.status.StatusFile" in json.loads(settings["EXTENSIONS"])
+    assert "archiver.crawler.status.StatusFile" in json.loads(settings["EXTENSIONS"])
     assert context.params["stats_file"] == tmp_path / "s.json"

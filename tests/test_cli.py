@@ -86,7 +86,8 @@ def test_crawl_command_against_local_site(tmp_path: Path) -> None:
     assert "listing pages read" in result.stdout and "Crawl summary" in result.stdout
     assert len(feed.read_text().splitlines()) == 20
     written = json.loads((tmp_path / "stats.json").read_text())
-    assert (written["exit_status"], written["outcome"]) == (0, "ok")
+    assert (written["exit_status"], written["status"]) == (0, "finished")
+    assert written["outcome"] == "ok; stopped after 2 page(s) by max_pages"
     assert written["stats"]["archiver/listing_pages"] == 2
     assert written["stats"]["item_scraped_count"] == 20
     assert written["stats"]["finish_reason"] == "finished" and written["log"].endswith(".log")
@@ -135,7 +136,7 @@ def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path: Path) -> None:
         cwd=repo,
         check=True,
     )
-    assert listed.stdout.split() == ["amnestyusa"]
+    assert listed.stdout.split() == ["amnestyusa", "reparse"]
 
 
 @pytest.mark.slow

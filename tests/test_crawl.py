@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 
 from archiver import __version__
-from archiver.crawl import EXIT_NO_ITEMS, EXIT_OK
 from archiver.demo.dataset import RUSSIA_UKRAINE, SYRIA, Dataset
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
+from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def listing_requests(server: DemoServer) -> list[str]:
 
 def test_full_filter_crawl_matches_the_site(demo_server, crawl, dataset: Dataset) -> None:
     result = crawl(demo_server, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     expected = [r.canonical_url for page in dataset.pages(SYRIA) for r in page]
     assert len(result.items) == len(expected) == 70
     raw_urls = [item["url_raw"] for item in result.items]
@@ -48,14 +48,14 @@ def test_contact_url_setting_goes_into_the_user_agent(demo_server, crawl) -> Non
 
 def test_previous_layout_crawl(previous_server, crawl) -> None:
     result = crawl(previous_server, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert len(result.items) == 70
     assert {item["layout"] for item in result.items} == {"previous"}
 
 
 def test_max_pages_and_start_page(demo_server, crawl) -> None:
     result = crawl(demo_server, issue="death-penalty", start_page="2", max_pages="2")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert listing_requests(demo_server) == [
         "/news/page/2/?issue=death-penalty",
         "/news/page/3/?issue=death-penalty",
@@ -65,7 +65,7 @@ def test_max_pages_and_start_page(demo_server, crawl) -> None:
 
 def test_comma_separated_filter_uses_site_url_form(demo_server, crawl, dataset) -> None:
     result = crawl(demo_server, country="russian-federation,ukraine")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert listing_requests(demo_server)[0] == "/news/?country=russian-federation%2Cukraine"
     assert len(result.items) == len(dataset.listing(RUSSIA_UKRAINE))
     assert {item["facet"] for item in result.items} == {RUSSIA_UKRAINE}
@@ -73,7 +73,7 @@ def test_comma_separated_filter_uses_site_url_form(demo_server, crawl, dataset) 
 
 def test_whole_newsroom_holds_items_seen_under_several_filters(demo_server, crawl, dataset):
     result = crawl(demo_server)
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert result.stat("archiver/cards") == len(dataset.releases)
     # One card on the site has no date: it is refused (quarantined), every other one comes out.
     assert result.stat("archiver/invalid") == 1
@@ -88,7 +88,7 @@ def test_robots_disallow_is_obeyed(dataset, crawl) -> None:
     site.robots_txt = "User-agent: *\nDisallow: /news/page/3/\n"
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert not any(path.startswith("/news/page/3/") for path in server.requests)
     assert result.stat("robotstxt/forbidden") == 1
     assert len(result.items) == 20
@@ -100,7 +100,7 @@ def test_page_without_cards_is_reported_not_taken_for_the_end(dataset, crawl) ->
     site.pages[(SYRIA, 2)] = page2.replace("card-md", "teaser-v3").encode()
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     assert result.stat("archiver/pages_without_cards") == 1
     assert result.stat("archiver/listing_pages") == 7  # it went on past the empty page
     assert len(result.items) == 60
@@ -115,7 +115,7 @@ def test_listing_with_no_parsable_card_fails(dataset, crawl) -> None:
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
     assert result.returncode == EXIT_NO_ITEMS
-    assert result.outcome == "no items parsed"
+    assert result.message.startswith("no items parsed")
 
 
 def test_past_the_last_page_is_a_404(demo_server, crawl) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from archiver.cli import main
 from archiver.db import make_engine
-from archiver.db.runs import RunOutcome, close_run, open_run
-from archiver.db.store import ReleaseStore
-from tests.plugins.db import release_item
+from archiver.db.runs import RunEnd
+from tests.plugins.db import BatchWriter, close_test_run, open_test_run, release_item
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:
@@ -20,11 +20,11 @@ def _invoke(*args: str) -> tuple[int, str, str]:
 
 
 def _fill(engine: Engine) -> None:
-    store = ReleaseStore(engine, open_run(engine, spider="amnestyusa", trigger="syria-6h"))
+    store = BatchWriter(engine, open_test_run(engine, trigger="syria-6h"))
     store.write_batch([release_item(n, facet="country=syria") for n in range(3)])
     store.write_batch([release_item(0, title="Edited", facet="issue=refugee-migrant-rights")])
     assert store.run_id is not None
-    close_run(engine, store.run_id, RunOutcome("finished", "finished", pages=2), store.totals)
+    close_test_run(engine, store.run_id, RunEnd("finished", "ok", pages=2), store.totals)
 
 
 def test_db_upgrade_creates_then_reports_current(db_url: str) -> None:
@@ -51,7 +51,17 @@ def test_runs_and_stats_show_what_was_stored(db_url: str) -> None:
     assert "Press Release" in out and "2017" in out
 
 
-def test_runs_on_a_fresh_sqlite_database_creates_it(sqlite_url: str) -> None:
+def test_runs_without_an_archive_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "archive.db"
+    for command in ("runs", "stats"):
+        code, out, err = _invoke(command, "--db", f"sqlite:///{missing}")
+        assert code == 1, (command, out, err)
+        assert "no archive at" in err and len(err.strip().splitlines()) == 1
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_runs_on_an_empty_archive_say_there_are_none(sqlite_url: str) -> None:
+    _invoke("db", "upgrade", "--db", sqlite_url)
     code, out, _ = _invoke("runs", "--db", sqlite_url)
     assert code == 0 and "no runs yet" in out
 
@@ -71,11 +81,11 @@ def test_runs_fit_an_80_column_terminal_without_cutting_counts(sqlite_url: str) 
     engine = make_engine(sqlite_url)
     try:
         arguments = {"base_url": "http://127.0.0.1:8000/", "country": "russian-federation,ukraine"}
-        run_id = open_run(engine, spider="amnestyusa", arguments=arguments)
-        store = ReleaseStore(engine, run_id)
+        run_id = open_test_run(engine, arguments=arguments)
+        store = BatchWriter(engine, run_id)
         store.write_batch([release_item(n) for n in range(12)])
-        outcome = RunOutcome("interrupted", "shutdown", pages=123, errors=7)
-        close_run(engine, run_id, outcome, store.totals)
+        end = RunEnd("interrupted", "interrupted: stopped (Ctrl-C or SIGTERM)", pages=123, errors=7)
+        close_test_run(engine, run_id, end, store.totals)
     finally:
         engine.dispose()
     result = CliRunner().invoke(main, ["runs", "--db", sqlite_url], env={"COLUMNS": "80"})
@@ -97,4 +107,4 @@ def test_runs_fit_an_80_column_terminal_without_cutting_counts(sqlite_url: str) 
     row = next(line for line in lines if line.lstrip().startswith(f"{run_id} "))
     assert "interrupted" in row and " 123 " in row and " 12 " in row and " 7 " in row
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
-    assert "shutdown" in row and "cou" in row and "…" in row
+    assert "stopped" in row and "cou" in row and "…" in row

@@ -20,11 +20,10 @@ from sqlalchemy import Engine, select
 
 from archiver.config import mask_url
 from archiver.db.models import Release, ReleaseFacet, ReleaseVersion
-from archiver.db.runs import open_run
-from archiver.db.store import ReleaseStore
+from archiver.errors import ArchiveNotFoundError
 from archiver.export import ExportError, ExportFilters, export_releases
 from archiver.export.columns import RELEASE_FIELDS, VERSION_FIELDS
-from tests.plugins.db import release_item
+from tests.plugins.db import BatchWriter, open_test_run, release_item
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -41,7 +40,7 @@ def _store(engine: Engine, items: list[Any], when: datetime = T0) -> int:
     """Write `items` as one crawl run fetching them at `when`; returns the run id."""
     for item in items:
         item.fetched_at = when
-    store = ReleaseStore(engine, open_run(engine, spider="amnestyusa", now=when))
+    store = BatchWriter(engine, open_test_run(engine, now=when))
     store.write_batch(items, now=when)
     return store.run_id or 0
 
@@ -377,7 +376,7 @@ def test_default_path_names_source_filters_and_time(
 
 def test_missing_sqlite_archive_is_an_error_and_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "archive.db"
-    with pytest.raises(ExportError, match="no archive at"):
+    with pytest.raises(ArchiveNotFoundError, match="no archive at"):
         export_releases(f"sqlite:///{missing}", tmp_path / "x.csv")
     assert not missing.parent.exists()
     assert not (tmp_path / "x.csv").exists()
@@ -388,6 +387,6 @@ def test_database_without_archive_is_an_error(db_url: str, tmp_path: Path) -> No
         import sqlite3
 
         sqlite3.connect(db_url.removeprefix("sqlite:///")).close()  # an empty file
-    with pytest.raises(ExportError, match="holds no archive"):
+    with pytest.raises(ArchiveNotFoundError, match="holds no archive"):
         export_releases(db_url, tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()

@@ -12,13 +12,11 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from archiver.cli import main
-from archiver.db.runs import open_run
-from archiver.db.store import ReleaseStore
-from tests.plugins.db import release_item
+from tests.plugins.db import BatchWriter, open_test_run, release_item
 
 
 def _fill(engine: Engine) -> None:
-    store = ReleaseStore(engine, open_run(engine, spider="amnestyusa"))
+    store = BatchWriter(engine, open_test_run(engine))
     store.write_batch(
         [release_item(1, facet="country=syria", title="=cmd"), release_item(2, type="Report")]
     )

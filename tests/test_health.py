@@ -10,35 +10,39 @@ from sqlalchemy import Engine
 
 from archiver.cli import main
 from archiver.cli.common import console
-from archiver.crawl import EXIT_OK
 from archiver.db import make_engine
-from archiver.db.runs import RunOutcome, close_run, list_runs, open_run
+from archiver.db.runs import RunEnd, previous_cards_per_page
 from archiver.db.store import StoreCounts
 from archiver.demo.dataset import Dataset
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
-from archiver.health import assess, previous_cards_per_page
+from archiver.health import assess
+from archiver.outcome import EXIT_OK
+from tests.plugins.db import close_test_run, open_test_run, read_runs
 
 
 def _run(engine: Engine, cards_per_page: float, trigger: str = "manual", **arguments: str) -> int:
-    run_id = open_run(engine, spider="amnestyusa", arguments=arguments, trigger=trigger)
-    outcome = RunOutcome(status="finished", finish_reason="finished", cards_per_page=cards_per_page)
-    close_run(engine, run_id, outcome, StoreCounts())
+    run_id = open_test_run(engine, arguments=arguments, trigger=trigger)
+    end = RunEnd(status="finished", reason="ok", cards_per_page=cards_per_page)
+    close_test_run(engine, run_id, end, StoreCounts())
     return run_id
+
+
+def _previous(engine: Engine, run_id: int) -> float | None:
+    with engine.connect() as connection:
+        return previous_cards_per_page(connection, run_id)
 
 
 def test_previous_run_is_of_the_same_schedule_and_filter(archive_engine: Engine) -> None:
     _run(archive_engine, 10.0, country="syria")
     _run(archive_engine, 3.0, country="iraq")
     _run(archive_engine, 7.0, trigger="every-6h", country="syria")
-    current = open_run(archive_engine, spider="amnestyusa", arguments={"country": "Syria"})
-    assert previous_cards_per_page(archive_engine, current) == 10.0
-    scheduled = open_run(
-        archive_engine, spider="amnestyusa", arguments={"country": "syria"}, trigger="every-6h"
-    )
-    assert previous_cards_per_page(archive_engine, scheduled) == 7.0
-    unfiltered = open_run(archive_engine, spider="amnestyusa", arguments={})
-    assert previous_cards_per_page(archive_engine, unfiltered) is None
+    current = open_test_run(archive_engine, arguments={"country": "Syria"})
+    assert _previous(archive_engine, current) == 10.0
+    scheduled = open_test_run(archive_engine, arguments={"country": "syria"}, trigger="every-6h")
+    assert _previous(archive_engine, scheduled) == 7.0
+    unfiltered = open_test_run(archive_engine, arguments={})
+    assert _previous(archive_engine, unfiltered) is None
 
 
 def test_drop_by_more_than_half_is_flagged_not_a_smaller_dip() -> None:
@@ -61,11 +65,11 @@ def test_cards_per_page_drop_is_flagged_on_the_run_and_in_archiver_runs(
                 rb'class="card-md h-full relative"', b'class="teaser-v3"', body, count=6
             )
         result = crawl(server, db_url=sqlite_url, settings=full, country="syria")
-    assert result.returncode == EXIT_OK, result.error  # items were parsed: not a failure
+    assert result.returncode == EXIT_OK, result.message  # items were parsed: not a failure
     assert "cards_drop" in result.log_path.read_text()
     engine = make_engine(sqlite_url)
     try:
-        latest, first = list_runs(engine, limit=2)
+        latest, first = read_runs(engine, limit=2)
     finally:
         engine.dispose()
     assert first.cards_per_page == 10.0 and first.health is None

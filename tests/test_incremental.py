@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from archiver.crawl import EXIT_OK
 from archiver.db import make_engine
 from archiver.db.models import CrawlRun, ListingValidator, Release, ReleaseFacet, ReleaseVersion
 from archiver.demo.dataset import SYRIA, Dataset, with_new_releases, with_title
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
+from archiver.outcome import EXIT_OK
 
 pytestmark = pytest.mark.slow
 
@@ -62,14 +62,14 @@ def last_run(db_url: str) -> CrawlRun:
 
 def test_unchanged_site_costs_one_conditional_request(db_url: str, demo_server, crawl) -> None:
     first = crawl(demo_server, db_url=db_url, country="syria")
-    assert first.returncode == EXIT_OK, first.error
+    assert first.returncode == EXIT_OK, first.message
     assert first.stats["archiver/incremental"] == "off"  # nothing stored yet: a full crawl
     assert first.stat("archiver/store/new") == 70
 
     demo_server.requests.clear()
     second = crawl(demo_server, db_url=db_url, country="syria")
-    assert second.returncode == EXIT_OK, second.error
-    assert second.outcome == "ok"
+    assert second.returncode == EXIT_OK, second.message
+    assert second.message.startswith("ok; stopped after 1 page(s)")
     assert second.stats["archiver/incremental"] == "on"
     # One listing page, answered 304 (its ETag was sent back), nothing added.
     assert listing_requests(demo_server) == ["/news/?country=syria"]
@@ -89,7 +89,7 @@ def test_without_conditional_requests_it_reads_exactly_page_one(
     assert crawl(demo_server, db_url=sqlite_url, settings=settings, country="syria").ok
     demo_server.requests.clear()
     second = crawl(demo_server, db_url=sqlite_url, settings=settings, country="syria")
-    assert second.returncode == EXIT_OK, second.error
+    assert second.returncode == EXIT_OK, second.message
     assert listing_requests(demo_server) == ["/news/?country=syria"]
     assert second.stat("archiver/listing_pages") == 1
     assert second.stat("archiver/store/unchanged") == 10
@@ -102,7 +102,7 @@ def test_without_conditional_requests_it_reads_exactly_page_one(
         settings={**settings, "ARCHIVER_INCREMENTAL_PAGES": 2},
         country="syria",
     )
-    assert third.ok, third.error
+    assert third.ok, third.message
     assert listing_requests(demo_server) == ["/news/?country=syria", "/news/page/2/?country=syria"]
 
 
@@ -119,7 +119,7 @@ def test_new_items_pushing_old_ones_down_are_all_stored(
         server.site = after
         server.requests.clear()
         result = crawl(server, db_url=db_url, country="syria")
-        assert result.returncode == EXIT_OK, result.error
+        assert result.returncode == EXIT_OK, result.message
         # Page 1 holds the 5 new items and 5 known ones; page 2 (5 pushed down + 5 more) is all
         # known: the crawl stops there, page 3 is never asked for.
         assert listing_requests(server) == ["/news/?country=syria", "/news/page/2/?country=syria"]
@@ -127,7 +127,7 @@ def test_new_items_pushing_old_ones_down_are_all_stored(
         assert result.stat("archiver/store/unchanged") == 15
 
         full = crawl(server, db_url=full_copy, settings=FULL, country="syria")
-        assert full.ok, full.error
+        assert full.ok, full.message
         assert full.stat("archiver/listing_pages") == 8
         assert full.stat("archiver/store/new") == 5
 
@@ -146,7 +146,7 @@ def test_item_edited_on_page_one_is_updated(
     demo_server.site = render_site(with_title(dataset, slug, "A corrected title"), "current")
     demo_server.requests.clear()
     result = crawl(demo_server, db_url=sqlite_url, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     # The ETag changed, so page 1 was read; it held an edit, so page 2 was read too.
     assert listing_requests(demo_server) == [
         "/news/?country=syria",
@@ -170,7 +170,7 @@ def test_auto_mode_needs_a_complete_earlier_run(sqlite_url: str, demo_server, cr
     # A first crawl cut short by max_pages must not make the next one incremental: the
     # pages it never read would never be read.
     partial = crawl(demo_server, db_url=sqlite_url, country="syria", max_pages="2")
-    assert partial.ok, partial.error
+    assert partial.ok, partial.message
     second = crawl(demo_server, db_url=sqlite_url, country="syria")
     assert second.stats["archiver/incremental"] == "off"
     assert "to its end" in second.stats["archiver/incremental/reason"]
@@ -178,7 +178,7 @@ def test_auto_mode_needs_a_complete_earlier_run(sqlite_url: str, demo_server, cr
     # `-a incremental=off` (as `archiver crawl --full`) reads everything again.
     demo_server.requests.clear()
     third = crawl(demo_server, db_url=sqlite_url, country="syria", incremental="off")
-    assert third.ok, third.error
+    assert third.ok, third.message
     assert len(listing_requests(demo_server)) == 7
 
 

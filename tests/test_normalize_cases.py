@@ -13,7 +13,7 @@ from archiver.normalize.text import clean_text
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import ReleaseType, normalize_type
 from archiver.normalize.urls import canonical_release_url
-from archiver.sources import AMNESTYUSA
+from archiver.sites import AMNESTYUSA
 
 WWW = "https://www.amnestyusa.org"
 

@@ -15,7 +15,7 @@ from archiver.normalize.text import clean_text, collapse_whitespace
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import clean_label, match_label, normalize_type
 from archiver.normalize.urls import canonical_by_rounds, canonical_release_url
-from archiver.sources import AMNESTYUSA
+from archiver.sites import AMNESTYUSA
 
 # Arbitrary text, biased towards what makes these functions work hard: markup, entities,
 # whitespace of every kind, combining marks, ellipses and the site's date words.

@@ -15,7 +15,7 @@ import pytest
 
 from archiver.items import RawCard, ReleaseItem
 from archiver.normalize import normalize_item, validate_item
-from archiver.sources import AMNESTYUSA
+from archiver.sites import AMNESTYUSA
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_TEXT = FIXTURES / "seed" / "amnestyusa-news-page-6-country-syria.txt"

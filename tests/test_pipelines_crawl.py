@@ -57,7 +57,7 @@ def test_crawl_keeps_every_card_and_stores_only_clean_items(
 ) -> None:
     server = request.getfixturevalue(server_fixture)
     result = crawl(server, settings=QUARANTINE_SETTINGS, **args)
-    assert result.ok, result.error
+    assert result.ok, result.message
     items, refused = result.items, quarantined(tmp_path)
 
     facet = "&".join(f"{key}={value}" for key, value in args.items()) or None
@@ -87,6 +87,6 @@ def test_run_crawl_keeps_the_project_quarantine(
     crawl: Any, demo_server: Any, tmp_path: Path
 ) -> None:
     result = crawl(demo_server, settings={"ARCHIVER_QUARANTINE_JSONL": True}, issue="death-penalty")
-    assert result.ok, result.error
+    assert result.ok, result.message
     assert result.stat("archiver/invalid") == 1
     assert len(quarantined(tmp_path)) == 1

@@ -16,16 +16,16 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from archiver.cli import main
-from archiver.crawl import EXIT_NO_ITEMS, EXIT_OK
 from archiver.db import make_engine
 from archiver.db.models import CrawlRun, Release, WarcPage
-from archiver.db.runs import list_runs
 from archiver.demo.dataset import SYRIA, Dataset, with_new_releases
 from archiver.demo.render import SitePages, render_site
 from archiver.demo.server import DemoServer
+from archiver.errors import ArgumentError
 from archiver.extract.layouts import CURRENT, PREVIOUS, Layout
-from archiver.listing import ArgumentError
-from archiver.reparse import check_selection
+from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK
+from archiver.process.reparse import check_selection
+from tests.plugins.db import read_runs
 
 NEW_DAY = date(2026, 11, 21)
 
@@ -53,7 +53,7 @@ def runs(db_url: str) -> list[CrawlRun]:
     """Every run, oldest first."""
     engine = make_engine(db_url)
     try:
-        return list(reversed(list_runs(engine, limit=100)))
+        return list(reversed(read_runs(engine, limit=100)))
     finally:
         engine.dispose()
 
@@ -69,7 +69,7 @@ def test_redesign_fails_the_run_then_reparse_recovers_the_items(
         server.site = redesigned(render_site(changed, "current"))
         broken = crawl(server, db_url=db_url, country="syria")
         assert broken.returncode == EXIT_NO_ITEMS
-        assert broken.outcome == "no items parsed"
+        assert broken.message.startswith("no items parsed")
         # No card on any page: the incremental rule never sees an unchanged page, reads all 8.
         assert broken.stat("archiver/listing_pages") == 8
         assert "Selector health of run" in broken.log_path.read_text()
@@ -77,7 +77,7 @@ def test_redesign_fails_the_run_then_reparse_recovers_the_items(
 
     healthy, failed = runs(db_url)
     assert (healthy.health, healthy.cards_per_page) == (None, 10.0)
-    assert failed.status == "failed" and failed.finish_reason == "no items parsed"
+    assert failed.status == "failed" and failed.finish_reason.startswith("no items parsed")
     assert failed.health == "no_items,pages_without_cards"
     assert failed.cards_per_page == 0.0
     listed = CliRunner().invoke(main, ["runs", "--db", db_url])

@@ -19,10 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from archiver.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
-from archiver.db import make_engine, prepare
+from archiver.db import make_engine, open_archive
 from archiver.db.models import CrawlRun, Release, ReleaseFacet, ReleaseVersion
-from archiver.db.runs import get_run
 from archiver.demo.dataset import (
     REFUGEES,
     SYRIA,
@@ -33,6 +31,8 @@ from archiver.demo.dataset import (
 )
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
+from archiver.process.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
+from tests.plugins.db import read_run
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def _facets_of(engine: Engine, url: str) -> set[str]:
 
 
 def _run(engine: Engine, result: CrawlResult) -> CrawlRun:
-    run = get_run(engine, int(result.stats["archiver/run_id"]))
+    run = read_run(engine, int(result.stats["archiver/run_id"]))
     assert run is not None
     return run
 
@@ -101,7 +101,7 @@ def test_second_crawl_after_the_site_changed(
     first = [
         crawl(site, db_url=db_url, settings=FULL, **args) for args in (SYRIA_ARGS, REFUGEE_ARGS)
     ]
-    assert all(result.ok for result in first), [result.outcome for result in first]
+    assert all(result.ok for result in first), [result.message for result in first]
     union = {r.canonical_url for r in syria} | {r.canonical_url for r in refugees}
     assert _count(engine, select(func.count(Release.id))) == len(union)
     assert _run(engine, first[0]).items_new == len(syria)
@@ -115,15 +115,15 @@ def test_second_crawl_after_the_site_changed(
     site.site = render_site(changed, "current")
 
     again = crawl(site, db_url=db_url, settings=FULL, **SYRIA_ARGS)
-    assert again.ok, again.outcome
+    assert again.ok, again.message
     run = _run(engine, again)
-    assert (run.status, run.finish_reason) == ("finished", "finished")
+    assert (run.status, run.finish_reason) == ("finished", "ok")
     assert (run.items_new, run.items_updated, run.items_unchanged) == (3, 1, len(syria) - 1)
     assert run.items_seen == len(syria) + 3
     assert run.pages == again.stat("archiver/listing_pages") > 0
 
     refugees_again = crawl(site, db_url=db_url, settings=FULL, **REFUGEE_ARGS)
-    assert refugees_again.ok, refugees_again.outcome
+    assert refugees_again.ok, refugees_again.message
     run = _run(engine, refugees_again)
     assert (run.items_new, run.items_updated, run.items_unchanged) == (0, 0, len(refugees) + 1)
 
@@ -166,7 +166,7 @@ def test_two_crawls_writing_at_the_same_time(
             thread.join(timeout=300)
 
     assert len(results) == 2
-    assert all(result.ok for result in results), [result.outcome for result in results]
+    assert all(result.ok for result in results), [result.message for result in results]
     for result in results:
         assert result.log_path is not None
         assert "database is locked" not in result.log_path.read_text(errors="replace")
@@ -225,19 +225,19 @@ def test_crawl_killed_mid_way_keeps_its_batches_and_the_next_crawl_completes(
                 assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         kept = _count(engine, select(func.count(Release.id)))
         assert 10 <= kept < len(syria)
-        dead_run = get_run(engine, _count(engine, select(func.max(CrawlRun.id))))
+        dead_run = read_run(engine, _count(engine, select(func.max(CrawlRun.id))))
         assert dead_run is not None
         assert (dead_run.status, dead_run.pid) == ("running", killed[0])
 
-        prepare(db_url)  # what every command does first
-        interrupted = get_run(engine, dead_run.id)
+        open_archive(db_url).dispose()  # what every command does first
+        interrupted = read_run(engine, dead_run.id)
         assert interrupted is not None and interrupted.status == "interrupted"
         assert interrupted.items_new == kept  # the counts of its committed batches
 
         server.delay = 0
         again = crawl(server, db_url=db_url, **SYRIA_ARGS)
 
-    assert again.ok, again.outcome
+    assert again.ok, again.message
     run = _run(engine, again)
     assert (run.items_new, run.items_unchanged) == (len(syria) - kept, kept)
     assert _count(engine, select(func.count(Release.id))) == len(syria)

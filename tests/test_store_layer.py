@@ -11,15 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from archiver.db.models import CrawlRun, InvalidItem, Release, ReleaseFacet, ReleaseVersion
-from archiver.db.runs import open_run
-from archiver.db.store import QuarantinedItem, ReleaseStore, StoreCounts
-from tests.plugins.db import release_item
+from archiver.db.store import StoreCounts
+from archiver.quarantine import QuarantinedItem
+from tests.plugins.db import BatchWriter, open_test_run, release_item
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _store(engine: Engine) -> ReleaseStore:
-    return ReleaseStore(engine, open_run(engine, spider="amnestyusa"))
+def _store(engine: Engine) -> BatchWriter:
+    return BatchWriter(engine, open_test_run(engine))
 
 
 def _count(engine: Engine, model: type) -> int:

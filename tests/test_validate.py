@@ -13,11 +13,11 @@ import pytest
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
+from archiver.crawler.quarantine import JsonlQuarantine
 from archiver.items import ReleaseItem
 from archiver.normalize import normalize_item, validate_item
-from archiver.quarantine import JsonlQuarantine
 from archiver.signals import item_quarantined
-from archiver.sources import AMNESTYUSA
+from archiver.sites import AMNESTYUSA
 from pipelines.normalize import NormalizePipeline
 from pipelines.validate import ValidatePipeline
 
@@ -76,7 +76,9 @@ def test_validate_item_accepts_plain_dicts() -> None:
 
 @pytest.fixture
 def crawler(tmp_path: Path) -> Any:
-    return get_crawler(settings_dict={"ARCHIVER_DATA_DIR": str(tmp_path)})
+    return get_crawler(
+        settings_dict={"ARCHIVER_DATA_DIR": str(tmp_path), "ARCHIVER_QUARANTINE_JSONL": True}
+    )
 
 
 def test_pipelines_pass_a_valid_item_with_clean_fields(crawler: Any) -> None:
@@ -127,7 +129,9 @@ def test_invalid_item_is_counted_signalled_quarantined_and_dropped(
 
 def test_quarantine_file_setting_and_switch(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "refused.jsonl"
-    crawler = get_crawler(settings_dict={"ARCHIVER_QUARANTINE_FILE": str(target)})
+    crawler = get_crawler(
+        settings_dict={"ARCHIVER_QUARANTINE_FILE": str(target), "ARCHIVER_QUARANTINE_JSONL": 1}
+    )
     quarantine = JsonlQuarantine.from_crawler(crawler)
     quarantine.item_quarantined(item=raw_item(), reasons=["missing_url"])
     quarantine.spider_closed(None)
@@ -136,6 +140,10 @@ def test_quarantine_file_setting_and_switch(tmp_path: Path) -> None:
         JsonlQuarantine.from_crawler(
             get_crawler(settings_dict={"ARCHIVER_QUARANTINE_JSONL": False})
         )
+    with pytest.raises(NotConfigured):  # unset: the store keeps refused items
+        JsonlQuarantine.from_crawler(get_crawler())
+    without_store = get_crawler(settings_dict={"ARCHIVER_STORE_ENABLED": False})
+    assert JsonlQuarantine.from_crawler(without_store) is not None
 
 
 def test_unknown_labels_counted_and_logged_once_per_label(

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.crawl import EXIT_OK
 from archiver.db import make_engine
 from archiver.db.models import Release, WarcPage
-from archiver.warc import RotatingWarcWriter, iter_pages, read_record
+from archiver.outcome import EXIT_OK
+from archiver.warcfile import RotatingWarcWriter, iter_pages, read_record
 
 
 def sha1_digest(payload: bytes) -> str:
@@ -69,7 +69,7 @@ def test_writer_rotates_by_size_and_records_read_back(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_crawl_archives_every_listing_page(sqlite_url: str, demo_server, crawl, tmp_path) -> None:
     result = crawl(demo_server, db_url=sqlite_url, country="syria")
-    assert result.returncode == EXIT_OK, result.error
+    assert result.returncode == EXIT_OK, result.message
     files = sorted((tmp_path / "data" / "warc").glob("*.warc.gz"))
     assert len(files) == 1
     found = records(files[0])  # raises on any block or payload digest mismatch

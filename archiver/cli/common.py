@@ -1,8 +1,8 @@
-"""Small pieces every command shares: the console, option parsing, the crawl summary table."""
+"""Small pieces every command shares: the console, options, the archive, the summary table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from archiver.config import database_url, mask_url
+from archiver.config import database_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -25,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 STATUS_STYLE = {
     "finished": "green",
     "running": "cyan",
+    "partial": "yellow",
     "failed": "red",
     "interrupted": "yellow",
     "skipped": "dim",
@@ -59,58 +60,20 @@ def data_dir_option(purpose: str) -> Callable[[F], F]:
     )
 
 
-def scrub_password(message: str, url: str) -> str:
-    """Take the password out of an error message, whatever the driver put in it.
-
-    >>> scrub_password("auth failed for s3cret", "postgresql://me:s3cret@h/db")
-    'auth failed for ***'
-    """
-    from sqlalchemy.engine import make_url
-
-    try:
-        password = make_url(url).password
-    except Exception:
-        password = None
-    if password:
-        message = message.replace(str(password), "***")
-    return " ".join(message.split())
-
-
 @contextmanager
-def open_archive(db: str | None, *, prepare: bool = True) -> Iterator[tuple[str, Engine]]:
-    """The archive's URL and engine, prepared (schema current, dead runs marked) unless
-    `prepare=False`; database errors become one line, with any password scrubbed."""
-    from sqlalchemy.exc import SQLAlchemyError
+def archive(db: str | None, *, create: bool = False) -> Iterator[tuple[str, Engine]]:
+    """The archive's URL and engine (`archiver.db.open_archive`), disposed afterwards.
 
-    from archiver.db import make_engine
-    from archiver.db import prepare as prepare_archive
-    from archiver.db.migrate import SchemaError
+    Only commands that write a new archive pass `create`; the others say there is none.
+    """
+    from archiver.db import open_archive
 
     url = database_url(db)
-    engine: Engine | None = None
+    engine = open_archive(url, create=create)
     try:
-        if prepare:
-            prepare_archive(url)
-        engine = make_engine(url)
         yield url, engine
-    except (SQLAlchemyError, SchemaError, OSError) as error:
-        detail = scrub_password(str(getattr(error, "orig", None) or error), url)
-        detail = detail or type(error).__name__
-        raise click.ClickException(f"database {mask_url(url)}: {detail[:300]}") from None
     finally:
-        if engine is not None:
-            engine.dispose()
-
-
-def parse_pairs(values: Iterable[str], what: str) -> dict[str, str]:
-    """`key=value` options into a dict, with a clear error for anything else."""
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=what)
-        pairs[key.strip()] = rest
-    return pairs
+        engine.dispose()
 
 
 def stats_table(stats: dict[str, Any], title: str = "Crawl summary") -> Table:

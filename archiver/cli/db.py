@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from archiver.cli.common import console, db_option, open_archive, styled_status
+from archiver.cli.common import archive, console, db_option, styled_status
 from archiver.config import database_url, mask_url
 
 
@@ -35,8 +35,12 @@ def _pairs(arguments: dict[str, Any] | None) -> str:
 
 
 def _reason(run: Any) -> str:
-    # "finished / finished" says nothing twice; other reasons (limits, errors) are worth a look.
-    return "" if run.finish_reason == run.status else run.finish_reason or ""
+    # "finished / ok" says nothing; other reasons (limits, errors) are worth a look, without
+    # repeating the status they start with.
+    reason = run.finish_reason or ""
+    if reason in ("ok", run.status):
+        return ""
+    return reason.removeprefix(f"{run.status}: ").removeprefix("ok; ")
 
 
 def _status(run: Any) -> str:
@@ -93,13 +97,10 @@ def upgrade_command(db: str | None, revision: str) -> None:
     Every command does this automatically on first use; run it yourself to upgrade a server's
     PostgreSQL database at a moment you choose (it is safe while crawls run: they wait).
     """
-    from archiver.db import upgrade
-    from archiver.db.migrate import head_revision
+    from archiver.db.archive import upgrade_archive
 
     url = database_url(db)
-    with open_archive(db, prepare=False):
-        before = upgrade(url, revision)
-    target = head_revision() if revision == "head" else revision
+    before, target = upgrade_archive(url, revision)
     if before == target:
         console.print(f"{mask_url(url)}: already at schema revision {target}")
     else:
@@ -125,8 +126,8 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
     """
     from archiver.db.runs import list_runs
 
-    with open_archive(db) as (url, engine):
-        runs = list_runs(engine, limit=limit, spider=spider)
+    with archive(db) as (url, engine), engine.connect() as connection:
+        runs = list_runs(connection, limit=limit, spider=spider)
     # Columns only when they say something, so the table fits a terminal.
     show_trigger = any(run.trigger != "manual" for run in runs)
     show_arguments = any(_arguments(run) for run in runs)
@@ -208,7 +209,7 @@ def stats_command(db: str | None, source: str | None, top: int) -> None:
     """Show what the archive holds: totals by type, by publication year and by facet."""
     from archiver.db.stats import archive_stats
 
-    with open_archive(db) as (url, engine):
+    with archive(db) as (url, engine):
         stats = archive_stats(engine, source=source)
 
     totals = Table(title=f"Archive {mask_url(url)}", show_header=False, title_justify="left")

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from archiver.cli.common import console, data_dir_option, err_console
 from archiver.config import mask_url
-from archiver.crawl import CrawlResult
 from archiver.demo.render import LAYOUT_NAMES
+from archiver.process.crawl import CrawlResult
 
 
 @click.command("demo")
@@ -39,7 +39,7 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
     from archiver.demo.run import run_demo
 
     def progress(facet: str | None, result: CrawlResult) -> None:
-        mark = "[green]ok[/green]" if result.ok else f"[red]{result.outcome}[/red]"
+        mark = "[green]ok[/green]" if result.ok else f"[red]{result.message}[/red]"
         pages, items = result.stat("archiver/listing_pages"), result.stat("item_scraped_count")
         new = result.stat("archiver/store/new")
         console.print(
@@ -70,7 +70,7 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
         console.print(f"CSV snapshot: {report.snapshot}")
     if not report.ok:
         failed = [
-            f"{facet or 'news'}: {result.outcome}"
+            f"{facet or 'news'}: {result.message}"
             for facet, result in report.crawls
             if not result.ok
         ]

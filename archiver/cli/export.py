@@ -152,49 +152,46 @@ def export_command(
       archiver export --excel --with-history --datapackage --out snapshot.csv
       archiver export --format csv --seen-since 42 --out - | head
     """
-    from archiver.export import ExportError, ExportFilters, export_releases
+    from archiver.export import ExportFilters, export_releases
 
-    try:
-        filters = ExportFilters.parse(
-            sources=sources,
-            countries=countries,
-            issues=issues,
-            types=types,
-            since=since,
-            until=until,
-            search=search,
-            seen_since=seen_since,
+    filters = ExportFilters.parse(
+        sources=sources,
+        countries=countries,
+        issues=issues,
+        types=types,
+        since=since,
+        until=until,
+        search=search,
+        seen_since=seen_since,
+    )
+    url = database_url(db)
+    to_stdout = out == "-"
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=to_stdout,
+    ) as bar:
+        task = bar.add_task("exporting", total=None, visible=False)
+
+        def progress(done: int, total: int) -> None:
+            if total >= PROGRESS_MIN_ROWS:
+                bar.update(task, completed=done, total=total, visible=True)
+
+        result = export_releases(
+            url,
+            out,
+            filters=filters,
+            fmt=fmt.lower(),
+            excel=excel,
+            sanitize=sanitize,
+            with_history=with_history,
+            datapackage=datapackage,
+            progress=None if to_stdout else progress,
         )
-        url = database_url(db)
-        to_stdout = out == "-"
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=to_stdout,
-        ) as bar:
-            task = bar.add_task("exporting", total=None, visible=False)
-
-            def progress(done: int, total: int) -> None:
-                if total >= PROGRESS_MIN_ROWS:
-                    bar.update(task, completed=done, total=total, visible=True)
-
-            result = export_releases(
-                url,
-                out,
-                filters=filters,
-                fmt=fmt.lower(),
-                excel=excel,
-                sanitize=sanitize,
-                with_history=with_history,
-                datapackage=datapackage,
-                progress=None if to_stdout else progress,
-            )
-    except ExportError as error:
-        raise click.ClickException(str(error)) from None
 
     if result.path is None:
         return

@@ -7,17 +7,9 @@ from typing import Any
 
 import click
 
-from archiver.cli.common import (
-    console,
-    data_dir_option,
-    db_option,
-    err_console,
-    parse_pairs,
-    stats_table,
-)
-from archiver.config import mask_url
-from archiver.crawl import EXIT_OK, EXIT_USAGE
-from archiver.listing import ArgumentError
+from archiver.cli.common import console, data_dir_option, db_option, err_console, stats_table
+from archiver.config import mask_url, parse_pairs
+from archiver.outcome import EXIT_OK
 
 
 @click.command("reparse")
@@ -55,23 +47,18 @@ def reparse_command(
     `reparse`); an archived page never overwrites newer values. Exit status as for
     `archiver crawl` (3 when the archived pages still yield no item).
     """
-    from archiver.reparse import run_reparse
+    from archiver.process.reparse import run_reparse
 
     extra: dict[str, Any] = parse_pairs(settings, "-s/--set")
     if db:
         console.print(f"database: {mask_url(db)}")
-    try:
-        result = run_reparse(
-            run_id=run_id, since=since, db_url=db, data_dir=data_dir, settings=extra
-        )
-    except ArgumentError as error:
-        raise click.UsageError(str(error)) from None
+    result = run_reparse(run_id=run_id, since=since, db_url=db, data_dir=data_dir, settings=extra)
     if result.stats:
         console.print(stats_table(result.stats, title="Reparse summary"))
     console.print(f"log: {result.log_path}  ({result.duration:.1f} s)")
     if result.returncode != EXIT_OK:
-        err_console.print(f"[red]reparse failed[/red]: {result.outcome}")
-        raise SystemExit(result.returncode if result.returncode else EXIT_USAGE)
+        err_console.print(f"[red]reparse {result.outcome.status}[/red]: {result.message}")
+        raise SystemExit(result.returncode)
 
 
 COMMANDS = [reparse_command]

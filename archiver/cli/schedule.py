@@ -18,19 +18,17 @@ from rich import box
 from rich.table import Table
 
 from archiver.cli.common import (
+    archive,
     console,
     data_dir_option,
     db_option,
     err_console,
-    open_archive,
-    parse_pairs,
     stats_table,
     styled_status,
 )
-from archiver.config import database_url, mask_url
-from archiver.crawl import EXIT_INTERRUPTED
-from archiver.scheduler.durations import parse_duration
-from archiver.scheduler.errors import ScheduleError
+from archiver.config import database_url, parse_pairs
+from archiver.durations import parse_duration
+from archiver.errors import ArgumentError, ScheduleError
 
 # archiver.scheduler.schedules and the service load SQLAlchemy and APScheduler: each command
 # imports what it uses, so `archiver --help` and the other commands do not pay for them.
@@ -46,15 +44,11 @@ class Duration(click.ParamType):
             return value
         try:
             return parse_duration(str(value))
-        except ScheduleError as error:
+        except ArgumentError as error:
             self.fail(str(error), param, ctx)
 
 
 DURATION = Duration()
-
-
-def _fail(error: Exception) -> click.ClickException:
-    return click.ClickException(str(error))
 
 
 def _when(moment: datetime | None) -> str:
@@ -141,31 +135,26 @@ def add_command(
     schedule up within a few seconds. Unknown spiders, bad arguments, invalid cron expressions
     and names already taken are refused.
     """
+    from archiver.db import write_transaction
     from archiver.db.models import utcnow
-    from archiver.scheduler.schedules import add_schedule, get_schedule, new_schedule
+    from archiver.db.schedules import add_schedule
+    from archiver.scheduler.schedules import new_schedule, trigger_for
 
-    try:
-        spec = new_schedule(
-            name,
-            spider,
-            parse_pairs(spider_args, "-a/--arg"),
-            every=every,
-            cron=cron,
-            timezone=timezone,
-            jitter=jitter,
-            settings=parse_pairs(settings, "-s/--set"),
-            max_runtime=max_runtime,
-            enabled=not paused,
-        )
-    except ScheduleError as error:
-        raise _fail(error) from None
-    with open_archive(db) as (_url, engine):
-        try:
-            replaced = add_schedule(engine, spec, replace_existing=replace)
-        except ScheduleError as error:
-            raise _fail(error) from None
-        stored = get_schedule(engine, name)
-    next_fire = stored.trigger().get_next_fire_time(None, utcnow()) if stored.enabled else None
+    spec = new_schedule(
+        name,
+        spider,
+        parse_pairs(spider_args, "-a/--arg"),
+        every=every,
+        cron=cron,
+        timezone=timezone,
+        jitter=jitter,
+        settings=parse_pairs(settings, "-s/--set"),
+        max_runtime=max_runtime,
+        enabled=not paused,
+    )
+    with archive(db, create=True) as (_url, engine), write_transaction(engine) as connection:
+        replaced = add_schedule(connection, spec, replace_existing=replace)
+    next_fire = trigger_for(spec).get_next_fire_time(None, utcnow()) if spec.enabled else None
     args = " ".join(f"{key}={value}" for key, value in spec.arguments.items())
     console.print(
         f"schedule {name} {'replaced' if replaced else 'added'}: {spider} {args}".rstrip()
@@ -186,11 +175,11 @@ def list_command(db: str | None) -> None:
     Next fire times come from the running scheduler; the last run is the latest crawl run
     of the schedule, skipped fires included.
     """
+    from archiver.db.schedules import schedule_overview
     from archiver.scheduler.lock import lock_holder
-    from archiver.scheduler.schedules import schedule_overview
 
-    with open_archive(db) as (url, engine):
-        rows = schedule_overview(engine)
+    with archive(db) as (url, engine), engine.connect() as connection:
+        rows = schedule_overview(connection)
         holder = lock_holder(url)
     table = Table(box=box.SIMPLE_HEAD, title_justify="left")
     for column in ("name", "crawl", "when", "state", "next fire", "last run", "status"):
@@ -224,13 +213,11 @@ def list_command(db: str | None) -> None:
 
 
 def _toggle(name: str, db: str | None, enabled: bool) -> None:
-    from archiver.scheduler.schedules import set_enabled
+    from archiver.db import write_transaction
+    from archiver.db.schedules import set_enabled
 
-    with open_archive(db) as (_url, engine):
-        try:
-            before = set_enabled(engine, name, enabled)
-        except ScheduleError as error:
-            raise _fail(error) from None
+    with archive(db) as (_url, engine), write_transaction(engine) as connection:
+        before = set_enabled(connection, name, enabled)
     word = "resumed" if enabled else "paused"
     console.print(f"schedule {name} {word}" if before != enabled else f"schedule {name} was {word}")
 
@@ -271,13 +258,11 @@ def remove_command(name: str, db: str | None) -> None:
     Example:
       archiver schedule remove syria
     """
-    from archiver.scheduler.schedules import remove_schedule
+    from archiver.db import write_transaction
+    from archiver.db.schedules import remove_schedule
 
-    with open_archive(db) as (_url, engine):
-        try:
-            remove_schedule(engine, name)
-        except ScheduleError as error:
-            raise _fail(error) from None
+    with archive(db) as (_url, engine), write_transaction(engine) as connection:
+        remove_schedule(connection, name)
     console.print(f"schedule {name} removed")
 
 
@@ -296,39 +281,26 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
     Refused while a run of the same schedule is going. Exit status as for `archiver crawl`:
     0 ok, 3 when pages answered but no item could be parsed (the site changed), 4 interrupted.
     """
+    from archiver.db.schedules import get_schedule
     from archiver.scheduler.runner import run_schedule
-    from archiver.scheduler.schedules import get_schedule
 
-    with open_archive(db) as (url, engine):
-        try:
-            spec = get_schedule(engine, name)
-        except ScheduleError as error:
-            raise _fail(error) from None
+    with archive(db) as (url, engine):
+        with engine.connect() as connection:
+            spec = get_schedule(connection, name)
         with console.status(f"running schedule {name}: {spec.spider}…"):
             report = run_schedule(
                 spec, engine, db_url=url, data_dir=data_dir, max_runtime=max_runtime
             )
     if report.status == "skipped":
-        raise click.ClickException(f"schedule {name} not run: {report.reason}")
+        raise ScheduleError(f"schedule {name} not run: {report.reason}")
     if report.stats:
         console.print(stats_table(report.stats, title=f"Run {report.run_id} of {name}"))
     console.print(f"log: {report.log_path}  ({report.duration:.1f} s)")
     if not report.ok:
         reason = report.reason.removeprefix(f"{report.status}: ")
         err_console.print(f"[red]run {report.run_id} {report.status}[/red]: {reason}")
-        raise SystemExit(_exit_status(report.status, report.returncode))
+        raise SystemExit(report.exit_code)
     console.print(f"run {report.run_id} finished")
-
-
-def _exit_status(status: str, returncode: int | None) -> int:
-    """`archiver crawl`'s exit statuses, also for a crawl a signal ended (negative returncode).
-
-    >>> _exit_status("interrupted", -15), _exit_status("failed", 3), _exit_status("failed", -9)
-    (4, 3, 1)
-    """
-    if status == "interrupted":
-        return EXIT_INTERRUPTED
-    return returncode if returncode is not None and 0 < returncode < 64 else 1
 
 
 @click.command("scheduler")
@@ -405,8 +377,7 @@ def scheduler_command(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from archiver.db.migrate import SchemaError
-    from archiver.scheduler.lock import LockHeldError
+    from archiver.db import database_error
     from archiver.scheduler.service import SchedulerService, ServiceOptions
 
     logging.basicConfig(
@@ -429,12 +400,9 @@ def scheduler_command(
     service.install_signal_handlers()
     try:
         status = service.run()
-    except LockHeldError as error:
-        raise _fail(error) from None
-    except (SQLAlchemyError, SchemaError, OSError, ValueError) as error:
-        # Database unreachable or too new at start: one line; systemd restarts the service.
-        detail = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
-        raise click.ClickException(f"{mask_url(options.db_url)}: {detail[0][:300]}") from None
+    except (SQLAlchemyError, OSError) as error:
+        # Database unreachable at start: one line; systemd restarts the service.
+        raise database_error(error, options.db_url) from None
     raise SystemExit(status)
 
 

@@ -21,16 +21,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from archiver.config import mask_url
-from archiver.db.engine import engine_url, make_engine, write_transaction
+from archiver.db.engine import make_engine, write_transaction
+from archiver.errors import SchemaError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 _ensured: set[str] = set()
 _ensured_lock = threading.Lock()
-
-
-class SchemaError(RuntimeError):
-    """The database's schema cannot be brought to this version's head (e.g. it is newer)."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -52,6 +49,12 @@ def head_revision() -> str:
     if head is None:  # pragma: no cover - the package always ships migrations
         raise SchemaError("no migrations found in the archiver package")
     return head
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this archiver's migrations."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return revision in {rev.revision for rev in script.walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -76,10 +79,9 @@ def _upgrade(engine: Engine, revision: str) -> str | None:
             # Must happen outside a transaction; the pooled connection is thrown away below.
             probe.exec_driver_sql("PRAGMA foreign_keys = OFF")
             probe.commit()
-    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     with write_transaction(engine) as connection:
         before = MigrationContext.configure(connection).get_current_revision()
-        if before is not None and before not in known:
+        if before is not None and not known_revision(before):
             raise SchemaError(
                 f"database {mask_url(engine.url.render_as_string(hide_password=False))} is at"
                 f" schema revision {before}, which this archiver version does not know"
@@ -96,20 +98,16 @@ def _upgrade(engine: Engine, revision: str) -> str | None:
     return before
 
 
-def ensure_schema(url: str) -> None:
-    """Make sure the database at `url` is at the head revision, upgrading it if needed.
+def ensure_schema(engine: Engine) -> None:
+    """Make sure the database is at the head revision, upgrading it if needed.
 
     Cheap after the first call in a process (remembered per URL); the first call reads the
     current revision and only takes the write lock when an upgrade is really needed.
     """
-    key = engine_url(url).render_as_string(hide_password=False)
+    key = engine.url.render_as_string(hide_password=False)
     with _ensured_lock:
         if key in _ensured:
             return
-        engine = make_engine(url)
-        try:
-            if current_revision(engine) != head_revision():
-                _upgrade(engine, "head")
-        finally:
-            engine.dispose()
+        if current_revision(engine) != head_revision():
+            _upgrade(engine, "head")
         _ensured.add(key)

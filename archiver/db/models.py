@@ -252,7 +252,7 @@ class InvalidItem(Base):
 
 
 class WarcPage(Base):
-    """One listing page fetched and kept in a WARC file (archiver.warc): where its bytes are.
+    """One listing page fetched and kept in a WARC file: where its bytes are (archiver.warcfile).
 
     `archiver reparse --run ID` reads a run's pages back through this index, so archived pages
     can be parsed again with fixed extractors without touching the network.

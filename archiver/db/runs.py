@@ -1,10 +1,13 @@
-"""Crawl runs: opened when a spider opens, closed with its counts, found out when they died.
+"""Crawl runs: the `crawl_runs` rows, opened when a crawl starts and closed with how it ended.
 
-A crawl killed with SIGKILL (or by the OOM killer, or a power cut) never closes its row. The next
-command that opens the archive (`archiver.db.prepare`) calls `mark_interrupted`: a `running` row
-whose process no longer exists on this host, or whose heartbeat (`updated_at`, touched at every
-batch flush) is older than `stale_after`, becomes `interrupted`. What the run committed stays:
-each batch was its own transaction, and the row keeps the counts of the last committed batch.
+Every function takes a Connection and leaves the transaction to the caller (write through
+`archiver.db.engine.write_transaction`), so a caller can combine several in one transaction.
+
+A crawl killed with SIGKILL (or by the OOM killer, or a power cut) never closes its row. Whoever
+opens the archive next calls `mark_dead_runs`: a `running` row whose process no longer exists on
+this host, or whose heartbeat (`updated_at`, touched at every batch flush) is older than
+`stale_after`, becomes `interrupted`. What the run committed stays: each batch was its own
+transaction, and the row keeps the counts of the last committed batch.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archiver.db.engine import write_transaction
 from archiver.db.models import CrawlRun, utcnow
-from archiver.db.store import RUNS, StoreCounts
+from archiver.db.store import StoreCounts
+from archiver.db.tables import RUNS
+from archiver.sites import facet_of_arguments
 
 #: A running row whose heartbeat is older than this is dead even if its host cannot be checked.
 DEFAULT_STALE_AFTER = timedelta(hours=1)
+#: `crawl_runs.finish_reason` is VARCHAR(100).
+REASON_LENGTH = 100
 
 
 def pid_alive(pid: int) -> bool:
@@ -48,7 +54,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def open_run(
-    engine: Engine,
+    connection: Connection,
     *,
     spider: str,
     arguments: Mapping[str, Any] | None = None,
@@ -59,29 +65,60 @@ def open_run(
 ) -> int:
     """Insert a `running` row for this process and return its id."""
     now = now or utcnow()
-    with write_transaction(engine) as connection:
-        return connection.execute(
-            insert(RUNS)
-            .values(
-                spider=spider,
-                arguments=dict(arguments or {}),
-                trigger=trigger,
-                status="running",
-                started_at=now,
-                updated_at=now,
-                pid=os.getpid() if pid is None else pid,
-                hostname=socket.gethostname() if hostname is None else hostname,
-            )
-            .returning(RUNS.c.id)
-        ).scalar_one()
+    return connection.execute(
+        insert(RUNS)
+        .values(
+            spider=spider,
+            arguments=dict(arguments or {}),
+            trigger=trigger,
+            status="running",
+            started_at=now,
+            updated_at=now,
+            pid=os.getpid() if pid is None else pid,
+            hostname=socket.gethostname() if hostname is None else hostname,
+        )
+        .returning(RUNS.c.id)
+    ).scalar_one()
+
+
+def insert_closed_run(
+    connection: Connection,
+    *,
+    spider: str,
+    arguments: Mapping[str, Any],
+    trigger: str,
+    status: str,
+    reason: str,
+    stats: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """A row opened and closed at once: a scheduled fire that was skipped, or a crawl process
+    that ended before it could open its own row."""
+    now = now or utcnow()
+    return connection.execute(
+        insert(RUNS)
+        .values(
+            spider=spider,
+            arguments=dict(arguments),
+            trigger=trigger,
+            status=status,
+            started_at=now,
+            updated_at=now,
+            finished_at=now,
+            hostname=socket.gethostname(),
+            finish_reason=reason[:REASON_LENGTH],
+            stats=stats,
+        )
+        .returning(RUNS.c.id)
+    ).scalar_one()
 
 
 @dataclass(slots=True)
-class RunOutcome:
-    """How a run ended, as the crawler reports it."""
+class RunEnd:
+    """How a run ended, as its row keeps it (status and reason from `archiver.outcome`)."""
 
-    status: str  # "finished", "failed" or "interrupted"
-    finish_reason: str | None = None
+    status: str  # finished, partial, failed or interrupted
+    reason: str
     pages: int = 0
     pages_without_cards: int = 0
     cards: int = 0
@@ -91,57 +128,82 @@ class RunOutcome:
     health: str | None = None
 
 
-def status_for_reason(reason: str | None) -> str:
-    """The run status a Scrapy finish reason means.
-
-    >>> status_for_reason("finished"), status_for_reason("closespider_itemcount")
-    ('finished', 'finished')
-    >>> status_for_reason("shutdown"), status_for_reason("cancelled")
-    ('interrupted', 'failed')
-    """
-    if reason == "finished" or (reason or "").startswith("closespider_"):
-        return "finished"  # closespider_* are limits the operator asked for
-    if reason == "shutdown":
-        return "interrupted"  # Ctrl-C / SIGTERM: stopped cleanly but not done
-    return "failed"
-
-
 def close_run(
-    engine: Engine,
+    connection: Connection,
     run_id: int,
-    outcome: RunOutcome,
+    end: RunEnd,
     totals: StoreCounts,
     now: datetime | None = None,
 ) -> None:
-    """Close the run's row with its final counts, status and finish reason."""
+    """Close the run's row with its final counts, status and reason."""
     now = now or utcnow()
-    with write_transaction(engine) as connection:
-        connection.execute(
-            update(RUNS)
-            .where(RUNS.c.id == run_id)
-            .values(
-                status=outcome.status,
-                finish_reason=outcome.finish_reason,
-                finished_at=now,
-                updated_at=now,
-                pages=outcome.pages,
-                pages_without_cards=outcome.pages_without_cards,
-                cards=outcome.cards,
-                errors=outcome.errors,
-                stats=outcome.stats,
-                cards_per_page=outcome.cards_per_page,
-                health=outcome.health,
-                items_seen=totals.seen,
-                items_new=totals.new,
-                items_updated=totals.updated,
-                items_unchanged=totals.unchanged,
-                items_invalid=totals.invalid,
-            )
+    connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id == run_id)
+        .values(
+            status=end.status,
+            finish_reason=end.reason[:REASON_LENGTH],
+            finished_at=now,
+            updated_at=now,
+            pages=end.pages,
+            pages_without_cards=end.pages_without_cards,
+            cards=end.cards,
+            errors=end.errors,
+            stats=end.stats,
+            cards_per_page=end.cards_per_page,
+            health=end.health,
+            **_count_values(totals),
         )
+    )
 
 
-def mark_interrupted(
-    engine: Engine,
+def record_progress(
+    connection: Connection, run_id: int, totals: StoreCounts, now: datetime | None = None
+) -> None:
+    """Store a run's counts so far and touch its heartbeat (a killed run keeps what it did)."""
+    connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id == run_id)
+        .values(updated_at=now or utcnow(), **_count_values(totals))
+    )
+
+
+def _count_values(totals: StoreCounts) -> dict[str, int]:
+    return {
+        "items_seen": totals.seen,
+        "items_new": totals.new,
+        "items_updated": totals.updated,
+        "items_unchanged": totals.unchanged,
+        "items_invalid": totals.invalid,
+    }
+
+
+def set_outcome(
+    connection: Connection,
+    run_id: int,
+    status: str,
+    reason: str,
+    *,
+    only_if: tuple[str, ...] = ("running",),
+) -> None:
+    """Set a run's status and reason, if its status is still one of `only_if`.
+
+    The launcher uses it when the crawl process could not close its own row the way it ended
+    (killed after the grace period, stopped by the scheduler).
+    """
+    connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id == run_id, RUNS.c.status.in_(only_if))
+        .values(
+            status=status,
+            finish_reason=reason[:REASON_LENGTH],
+            finished_at=func.coalesce(RUNS.c.finished_at, utcnow()),
+        )
+    )
+
+
+def mark_dead_runs(
+    connection: Connection,
     *,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
     now: datetime | None = None,
@@ -155,49 +217,138 @@ def mark_interrupted(
     """
     now = now or utcnow()
     hostname = socket.gethostname() if hostname is None else hostname
-    with engine.connect() as connection:
-        running = connection.execute(
-            select(RUNS.c.id, RUNS.c.pid, RUNS.c.hostname, RUNS.c.updated_at).where(
-                RUNS.c.status == "running"
-            )
-        ).all()
+    running = connection.execute(
+        select(RUNS.c.id, RUNS.c.pid, RUNS.c.hostname, RUNS.c.updated_at).where(
+            RUNS.c.status == "running"
+        )
+    ).all()
     dead: dict[int, tuple[datetime, str]] = {}
     for run in running:
         if run.hostname == hostname and run.pid is not None and not is_alive(run.pid):
             dead[run.id] = (run.updated_at, f"process {run.pid} is gone")
         elif run.updated_at < now - stale_after:
             dead[run.id] = (run.updated_at, f"no heartbeat since {run.updated_at:%Y-%m-%d %H:%M}Z")
-    if not dead:
-        return []
-    with write_transaction(engine) as connection:
-        for run_id, (last_heartbeat, reason) in dead.items():
-            connection.execute(
-                update(RUNS)
-                .where(RUNS.c.id == run_id, RUNS.c.status == "running")
-                .values(
-                    status="interrupted",
-                    # The last heartbeat is the best estimate of when the process died.
-                    finished_at=last_heartbeat,
-                    finish_reason=f"interrupted: {reason}",
-                )
+    for run_id, (last_heartbeat, reason) in dead.items():
+        connection.execute(
+            update(RUNS)
+            .where(RUNS.c.id == run_id, RUNS.c.status == "running")
+            .values(
+                status="interrupted",
+                # The last heartbeat is the best estimate of when the process died.
+                finished_at=last_heartbeat,
+                finish_reason=f"interrupted: {reason}"[:REASON_LENGTH],
             )
+        )
     return sorted(dead)
 
 
-def list_runs(engine: Engine, *, limit: int = 20, spider: str | None = None) -> list[CrawlRun]:
+def live_run_of(connection: Connection, trigger: str) -> int | None:
+    """The id of a `running` run of `trigger` (call `mark_dead_runs` first), or None."""
+    return connection.execute(
+        select(RUNS.c.id)
+        .where(RUNS.c.trigger == trigger, RUNS.c.status == "running")
+        .order_by(RUNS.c.id.desc())
+    ).scalar()
+
+
+def run_of_process(connection: Connection, pid: int, trigger: str) -> int | None:
+    """The latest run of `trigger` opened by process `pid` on this host, or None."""
+    return connection.execute(
+        select(RUNS.c.id)
+        .where(
+            RUNS.c.pid == pid,
+            RUNS.c.hostname == socket.gethostname(),
+            RUNS.c.trigger == trigger,
+        )
+        .order_by(RUNS.c.id.desc())
+    ).scalar()
+
+
+def run_status(connection: Connection, run_id: int) -> tuple[str, str] | None:
+    """(status, reason) of a run, or None when there is no such run."""
+    row = connection.execute(
+        select(RUNS.c.status, RUNS.c.finish_reason).where(RUNS.c.id == run_id)
+    ).first()
+    return None if row is None else (row.status, row.finish_reason or "")
+
+
+def last_started_by_trigger(connection: Connection) -> dict[str, datetime]:
+    """When the latest run of each trigger (schedule name, `manual`, ...) started."""
+    rows = connection.execute(
+        select(RUNS.c.trigger, func.max(RUNS.c.started_at)).group_by(RUNS.c.trigger)
+    ).all()
+    return {trigger: started for trigger, started in rows}
+
+
+def previous_cards_per_page(connection: Connection, run_id: int) -> float | None:
+    """Cards per page of the latest earlier run of the same schedule (spider, trigger, filter)."""
+    current = connection.execute(
+        select(RUNS.c.spider, RUNS.c.trigger, RUNS.c.arguments).where(RUNS.c.id == run_id)
+    ).first()
+    if current is None:
+        return None
+    facet = facet_of_arguments(current.arguments)
+    earlier = connection.execute(
+        select(RUNS.c.arguments, RUNS.c.cards_per_page)
+        .where(
+            RUNS.c.id < run_id,
+            RUNS.c.spider == current.spider,
+            RUNS.c.trigger == current.trigger,
+            RUNS.c.cards_per_page.is_not(None),
+        )
+        .order_by(RUNS.c.id.desc())
+        .limit(200)
+    )
+    for arguments, per_page in earlier:
+        if facet_of_arguments(arguments) == facet:
+            return float(per_page)
+    return None
+
+
+def has_complete_run(connection: Connection, spider: str, facet: str | None) -> bool:
+    """Whether an earlier run of `spider` read the `facet` listing from page 1 to its end.
+
+    Runs stopped by the incremental rule count too: what they did not read, a complete run had.
+    """
+    query = (
+        select(RUNS.c.arguments, RUNS.c.stats)
+        .where(
+            RUNS.c.spider == spider,
+            RUNS.c.status == "finished",
+            RUNS.c.trigger != "reparse",
+            RUNS.c.items_seen > 0,
+        )
+        .order_by(RUNS.c.id.desc())
+    )
+    for arguments, stats in connection.execute(query):
+        arguments, stats = arguments or {}, stats or {}
+        if stats.get("finish_reason") != "finished":
+            continue
+        if str(arguments.get("start_page") or "1") != "1" or arguments.get("max_pages"):
+            continue
+        if stats.get("archiver/stopped_by") not in (None, "incremental"):
+            continue
+        if facet_of_arguments(arguments) == facet:
+            return True
+    return False
+
+
+def list_runs(
+    connection: Connection, *, limit: int = 20, spider: str | None = None
+) -> list[CrawlRun]:
     """The most recent runs, newest first (detached objects, safe to read after return)."""
     query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
     if spider:
         query = query.where(CrawlRun.spider == spider)
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(connection, expire_on_commit=False) as session:
         runs = list(session.scalars(query))
         session.expunge_all()
     return runs
 
 
-def get_run(engine: Engine, run_id: int) -> CrawlRun | None:
+def get_run(connection: Connection, run_id: int) -> CrawlRun | None:
     """One run by id (detached), or None."""
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(connection, expire_on_commit=False) as session:
         run = session.get(CrawlRun, run_id)
         if run is not None:
             session.expunge(run)

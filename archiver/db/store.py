@@ -15,7 +15,8 @@ moves `last_seen_at` backwards nor replaces newer content: it only fills what wa
 A release seen again in the same run (under another filter, or on a page that shifted while the
 crawl paginated) counts once: `ReleaseStore` remembers what its run already counted.
 
-One batch is one serialised write transaction (`write_transaction`): SQLite's write lock or the
+Functions write in the caller's transaction. One batch should be one serialised write transaction
+(`archiver.db.engine.write_transaction`): SQLite's write lock or the
 PostgreSQL advisory lock makes "read what is there, then write" atomic across processes, so two
 crawls writing at once neither duplicate rows nor miscount. The release write itself is the
 dialect's `INSERT … ON CONFLICT (source, url) DO UPDATE`, whose SET only takes the new content
@@ -35,7 +36,6 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Integer,
     String,
     Table,
@@ -50,17 +50,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from archiver.db.engine import write_transaction
-from archiver.db.models import (
-    CrawlRun,
-    InvalidItem,
-    Release,
-    ReleaseFacet,
-    ReleaseVersion,
-    UTCDateTime,
-    utcnow,
-)
+from archiver.db.models import UTCDateTime, utcnow
+from archiver.db.tables import FACETS, INVALID, RELEASES, VERSIONS
 from archiver.normalize.hashing import content_hash
+from archiver.quarantine import QuarantinedItem
 
 #: Columns whose change makes a new version (plus the raw strings they were read from).
 CONTENT_COLUMNS = (
@@ -77,12 +70,6 @@ CONTENT_COLUMNS = (
 
 # Keeps IN (...) lists well under every dialect's bound-parameter limit.
 _IN_CHUNK = 900
-
-RELEASES: Table = Release.__table__  # type: ignore[assignment]
-FACETS: Table = ReleaseFacet.__table__  # type: ignore[assignment]
-VERSIONS: Table = ReleaseVersion.__table__  # type: ignore[assignment]
-INVALID: Table = InvalidItem.__table__  # type: ignore[assignment]
-RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
 
 
 class StorableRelease(Protocol):
@@ -104,26 +91,6 @@ class StorableRelease(Protocol):
     fetched_at: datetime | None
     # Optional: the WARC-Record-ID of the archived page (read with getattr, default None).
     # warc_record: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantinedItem:
-    """An item validation refused, as the store keeps it (`invalid_items`)."""
-
-    source: str
-    url: str | None
-    reasons: tuple[str, ...]
-    raw: dict[str, Any]
-    page_url: str | None
-
-    def identity(self) -> tuple[Any, ...]:
-        """What makes two refusals "the same item" within one run (not the page: facets).
-
-        `raw` is either the raw fields themselves or a quarantine record holding them under
-        "raw" (archiver.quarantine.quarantine_record).
-        """
-        fields = self.raw.get("raw", self.raw)
-        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
 
 
 @dataclass(slots=True)
@@ -324,6 +291,152 @@ def _existing_facets(connection: Connection, release_ids: Sequence[int]) -> set[
     return known
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What one batch will write, decided against the archive's current rows."""
+
+    new_rows: list[dict[str, Any]] = field(default_factory=list)  # releases not stored yet
+    known_rows: list[dict[str, Any]] = field(default_factory=list)  # stored, content to compare
+    touched_rows: list[dict[str, Any]] = field(default_factory=list)  # unchanged: last-seen only
+    edited: list[int] = field(default_factory=list)  # ids whose old values become versions
+    counts: StoreCounts = field(default_factory=StoreCounts)
+
+
+def _release_row(entry: _Pending, content_hash: str, seen_at: datetime) -> dict[str, Any]:
+    item = entry.item
+    return {
+        "source": item.source,
+        "url": item.url,
+        "title": item.title,
+        "summary": item.summary,
+        "summary_truncated": bool(item.summary_truncated),
+        "published_on": item.published_on,
+        "date_raw": item.date_raw,
+        "type": item.type,
+        "type_raw": item.type_raw,
+        "type_source": item.type_source,
+        "content_hash": content_hash,
+        "seen_at": seen_at,
+        "first_page_url": entry.first_page_url,
+        "last_page_url": item.page_url,
+        "first_warc_record": entry.first_warc_record,
+        "last_warc_record": getattr(item, "warc_record", None),
+    }
+
+
+def _plan(
+    pending: dict[Key, _Pending],
+    existing: dict[Key, Any],
+    already_seen: set[Key] | frozenset[Key],
+    now: datetime,
+) -> _Plan:
+    """Sort a batch into new, edited and unchanged releases, and count them."""
+    plan = _Plan()
+    counts = plan.counts
+    for key, entry in pending.items():
+        item = entry.item
+        seen_at = _aware(item.fetched_at, now)
+        content_hash = _content_hash(item)
+        old = existing.get(key)
+        if old is not None and content_hash == old.content_hash and seen_at >= old.last_seen_at:
+            # The common case on every re-crawl: only the "last seen" columns move.
+            plan.touched_rows.append(
+                {
+                    "b_id": old.id,
+                    "b_seen_at": seen_at,
+                    "b_page_url": item.page_url,
+                    "b_warc": getattr(item, "warc_record", None),
+                    "b_first_warc": entry.first_warc_record,
+                }
+            )
+        else:
+            rows = plan.known_rows if old is not None else plan.new_rows
+            rows.append(_release_row(entry, content_hash, seen_at))
+        if old is not None and seen_at < old.last_seen_at:
+            content_hash = old.content_hash  # older than the archive's values: not an edit
+        if old is not None and old.content_hash != content_hash:
+            plan.edited.append(old.id)
+        if key in already_seen:
+            counts.duplicate += 1
+        elif old is None:
+            counts.new += 1
+        elif old.content_hash != content_hash:
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    return plan
+
+
+def _write_versions(
+    connection: Connection, edited: Sequence[int], run_id: int | None, now: datetime
+) -> int:
+    """Keep the current values of edited releases as version rows (before they are replaced)."""
+    if not edited:
+        return 0
+    old_values = _old_content(connection, edited)
+    version_rows = [
+        {
+            "release_id": release_id,
+            **{name: getattr(old_values[release_id], name) for name in CONTENT_COLUMNS},
+            "seen_from": old_values[release_id].content_since,
+            "seen_until": old_values[release_id].last_seen_at,
+            "replaced_at": now,
+            "replaced_run_id": run_id,
+        }
+        for release_id in edited
+    ]
+    connection.execute(_dialect_insert(connection)(VERSIONS), version_rows)
+    return len(version_rows)
+
+
+def _write_rows(
+    connection: Connection, plan: _Plan, existing: dict[Key, Any], run_id: int | None
+) -> dict[Key, int]:
+    """Upsert new and changed releases, touch unchanged ones; returns every release's id."""
+    upsert = _upsert_releases(_dialect_insert(connection), run_id)
+    ids = {key: row.id for key, row in existing.items()}
+    if plan.known_rows:
+        # Ids are known: a plain executemany, no RETURNING to read back.
+        connection.execute(upsert, plan.known_rows)
+    if plan.touched_rows:
+        connection.execute(_touch_releases(run_id), plan.touched_rows)
+    if plan.new_rows:
+        written = connection.execute(
+            upsert.returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url), plan.new_rows
+        ).all()
+        ids.update(((row.source, row.url), row.id) for row in written)
+    return ids
+
+
+def _write_facets(
+    connection: Connection,
+    pending: dict[Key, _Pending],
+    ids: dict[Key, int],
+    known_ids: Sequence[int],
+    run_id: int | None,
+    now: datetime,
+) -> int:
+    """Add the facets releases were seen under that the archive did not know; returns how many."""
+    known_facets = _existing_facets(connection, known_ids)
+    facet_rows = [
+        {"release_id": ids[key], "facet": facet, "first_seen_at": now, "first_run_id": run_id}
+        for key, entry in pending.items()
+        for facet in sorted(entry.facets)
+        if (ids[key], facet) not in known_facets
+    ]
+    if not facet_rows:
+        return 0
+    added = connection.execute(
+        _dialect_insert(connection)(FACETS)
+        .on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=[FACETS.c.release_id, FACETS.c.facet]
+        )
+        .returning(FACETS.c.release_id),
+        facet_rows,
+    ).all()
+    return len(added)
+
+
 def write_releases(
     connection: Connection,
     items: Iterable[StorableRelease],
@@ -340,114 +453,16 @@ def write_releases(
     """
     now = _aware(now, utcnow()) if now else utcnow()
     pending = _dedupe(items)
-    counts = StoreCounts()
     if not pending:
-        return counts, set()
+        return StoreCounts(), set()
     existing = _existing(connection, pending)
-
-    new_rows: list[dict[str, Any]] = []
-    known_rows: list[dict[str, Any]] = []
-    touched_rows: list[dict[str, Any]] = []
-    edited: list[int] = []
-    for key, entry in pending.items():
-        item = entry.item
-        seen_at = _aware(item.fetched_at, now)
-        content_hash = _content_hash(item)
-        old = existing.get(key)
-        if old is not None and content_hash == old.content_hash and seen_at >= old.last_seen_at:
-            # The common case on every re-crawl: only the "last seen" columns move.
-            touched_rows.append(
-                {
-                    "b_id": old.id,
-                    "b_seen_at": seen_at,
-                    "b_page_url": item.page_url,
-                    "b_warc": getattr(item, "warc_record", None),
-                    "b_first_warc": entry.first_warc_record,
-                }
-            )
-        else:
-            (known_rows if old is not None else new_rows).append(
-                {
-                    "source": item.source,
-                    "url": item.url,
-                    "title": item.title,
-                    "summary": item.summary,
-                    "summary_truncated": bool(item.summary_truncated),
-                    "published_on": item.published_on,
-                    "date_raw": item.date_raw,
-                    "type": item.type,
-                    "type_raw": item.type_raw,
-                    "type_source": item.type_source,
-                    "content_hash": content_hash,
-                    "seen_at": seen_at,
-                    "first_page_url": entry.first_page_url,
-                    "last_page_url": item.page_url,
-                    "first_warc_record": entry.first_warc_record,
-                    "last_warc_record": getattr(item, "warc_record", None),
-                }
-            )
-        duplicate = key in already_seen
-        if old is not None and seen_at < old.last_seen_at:
-            content_hash = old.content_hash  # older than the archive's values: not an edit
-        if old is not None and old.content_hash != content_hash:
-            edited.append(old.id)
-        if duplicate:
-            counts.duplicate += 1
-        elif old is None:
-            counts.new += 1
-        elif old.content_hash != content_hash:
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
-
-    insert = _dialect_insert(connection)
-    if edited:
-        # Read before the upsert overwrites them: the old values become version rows.
-        old_values = _old_content(connection, edited)
-        version_rows = [
-            {
-                "release_id": release_id,
-                **{name: getattr(old_values[release_id], name) for name in CONTENT_COLUMNS},
-                "seen_from": old_values[release_id].content_since,
-                "seen_until": old_values[release_id].last_seen_at,
-                "replaced_at": now,
-                "replaced_run_id": run_id,
-            }
-            for release_id in edited
-        ]
-        connection.execute(insert(VERSIONS), version_rows)
-        counts.versions = len(version_rows)
-    upsert = _upsert_releases(insert, run_id)
-    ids = {key: row.id for key, row in existing.items()}
-    if known_rows:
-        # Ids are known: a plain executemany, no RETURNING to read back.
-        connection.execute(upsert, known_rows)
-    if touched_rows:
-        connection.execute(_touch_releases(run_id), touched_rows)
-    if new_rows:
-        written = connection.execute(
-            upsert.returning(RELEASES.c.id, RELEASES.c.source, RELEASES.c.url), new_rows
-        ).all()
-        ids.update(((row.source, row.url), row.id) for row in written)
-
-    known_facets = _existing_facets(connection, [old.id for old in existing.values()])
-    facet_rows = [
-        {"release_id": ids[key], "facet": facet, "first_seen_at": now, "first_run_id": run_id}
-        for key, entry in pending.items()
-        for facet in sorted(entry.facets)
-        if (ids[key], facet) not in known_facets
-    ]
-    if facet_rows:
-        added = connection.execute(
-            insert(FACETS)
-            .on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=[FACETS.c.release_id, FACETS.c.facet]
-            )
-            .returning(FACETS.c.release_id),
-            facet_rows,
-        ).all()
-        counts.facets_added = len(added)
-    return counts, set(pending)
+    plan = _plan(pending, existing, already_seen, now)
+    # Versions first: the upsert overwrites the values they keep.
+    plan.counts.versions = _write_versions(connection, plan.edited, run_id, now)
+    ids = _write_rows(connection, plan, existing, run_id)
+    known_ids = [old.id for old in existing.values()]
+    plan.counts.facets_added = _write_facets(connection, pending, ids, known_ids, run_id, now)
+    return plan.counts, set(pending)
 
 
 def write_invalid(
@@ -476,33 +491,25 @@ def write_invalid(
     return len(rows)
 
 
-def record_progress(
-    connection: Connection, run_id: int, totals: StoreCounts, now: datetime | None = None
-) -> None:
-    """Store a run's counts so far and touch its heartbeat (a killed run keeps what it did)."""
-    connection.execute(
-        update(RUNS)
-        .where(RUNS.c.id == run_id)
-        .values(
-            updated_at=now or utcnow(),
-            items_seen=totals.seen,
-            items_new=totals.new,
-            items_updated=totals.updated,
-            items_unchanged=totals.unchanged,
-            items_invalid=totals.invalid,
-        )
-    )
+@dataclass(slots=True)
+class Batch:
+    """What one batch wrote: its counts, and the releases and refusals it counted."""
+
+    counts: StoreCounts
+    keys: set[Key]
+    refusals: set[tuple[Any, ...]]
 
 
 class ReleaseStore:
-    """Writes one run's batches, one transaction each, and keeps the run's running totals.
+    """One run's batches: remembers what the run already counted (an item seen twice in one
+    run counts once) and keeps the run's running totals.
 
-    Remembers which releases and refusals the run already counted (an item seen twice in one
-    run counts once). Not thread-safe: one store per run, used from one thread.
+    `write_batch` writes in the caller's transaction; `commit` takes the batch into the totals
+    once that transaction committed (a batch that failed must be counted when it is retried).
+    Not thread-safe: one store per run, used from one thread.
     """
 
-    def __init__(self, engine: Engine, run_id: int | None = None) -> None:
-        self.engine = engine
+    def __init__(self, run_id: int | None = None) -> None:
         self.run_id = run_id
         self.totals = StoreCounts()
         self._seen: set[Key] = set()
@@ -510,37 +517,30 @@ class ReleaseStore:
 
     def write_batch(
         self,
+        connection: Connection,
         items: Iterable[StorableRelease],
         invalid: Iterable[QuarantinedItem] = (),
         *,
         now: datetime | None = None,
-    ) -> StoreCounts:
-        """Write one batch in one transaction; returns what this batch did."""
+    ) -> Batch:
+        """Write one batch in the caller's transaction; returns what it did."""
         now = now or utcnow()
         fresh_invalid: dict[tuple[Any, ...], QuarantinedItem] = {}
         for refused in invalid:
             identity = refused.identity()
             if identity not in self._seen_invalid:
                 fresh_invalid.setdefault(identity, refused)
-        with write_transaction(self.engine) as connection:
-            counts, keys = write_releases(
-                connection, items, run_id=self.run_id, already_seen=self._seen, now=now
-            )
-            counts.invalid = write_invalid(
-                connection, fresh_invalid.values(), run_id=self.run_id, now=now
-            )
-            totals = self.totals + counts
-            if self.run_id is not None:
-                record_progress(connection, self.run_id, totals, now)
-        # Only after the commit: a failed batch must be counted when it is retried.
-        self._seen |= keys
-        self._seen_invalid |= fresh_invalid.keys()
-        self.totals = totals
-        return counts
+        counts, keys = write_releases(
+            connection, items, run_id=self.run_id, already_seen=self._seen, now=now
+        )
+        counts.invalid = write_invalid(
+            connection, fresh_invalid.values(), run_id=self.run_id, now=now
+        )
+        return Batch(counts, keys, set(fresh_invalid))
 
-    def heartbeat(self, now: datetime | None = None) -> None:
-        """Touch the run's `updated_at` when there was nothing to write."""
-        if self.run_id is None:
-            return
-        with write_transaction(self.engine) as connection:
-            record_progress(connection, self.run_id, self.totals, now)
+    def commit(self, batch: Batch) -> StoreCounts:
+        """Count a batch whose transaction committed; returns the run's new totals."""
+        self._seen |= batch.keys
+        self._seen_invalid |= batch.refusals
+        self.totals = self.totals + batch.counts
+        return self.totals

@@ -14,24 +14,12 @@ from pathlib import Path
 
 from archiver.config import data_dir as resolve_data_dir
 from archiver.config import database_url
-from archiver.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
 from archiver.demo.dataset import FILTERS
 from archiver.demo.server import DemoServer
+from archiver.process.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
+from archiver.sites import arguments_of_facet
 
 DEMO_FACETS: tuple[str | None, ...] = (None, *FILTERS)
-
-
-def facet_args(facet: str | None) -> dict[str, str]:
-    """Spider arguments for a facet string.
-
-    >>> facet_args("country=russian-federation,ukraine&issue=death-penalty")
-    {'country': 'russian-federation,ukraine', 'issue': 'death-penalty'}
-    >>> facet_args(None)
-    {}
-    """
-    if not facet:
-        return {}
-    return dict(part.split("=", 1) for part in facet.split("&"))
 
 
 @dataclass
@@ -74,7 +62,7 @@ def run_demo(
                 **LOCAL_SITE_SETTINGS,
                 "FEEDS": {str(feed): {"format": "jsonlines", "overwrite": True}},
             }
-            args = {**facet_args(facet), "base_url": server.base_url}
+            args = {**arguments_of_facet(facet), "base_url": server.base_url}
             result = run_crawl("amnestyusa", args, db_url=url, data_dir=data, settings=settings)
             report.crawls.append((facet, result))
             if on_crawl is not None:
@@ -90,10 +78,10 @@ def run_demo(
 def _archive_types(url: str) -> tuple[Counter[str], int]:
     """Releases of the source in the archive by type: what the demo has archived so far
     (the feeds of an incremental second run hold only the pages it read)."""
-    from archiver.db import make_engine
+    from archiver.db import open_archive
     from archiver.db.stats import archive_stats
 
-    engine = make_engine(url)
+    engine = open_archive(url)
     try:
         stats = archive_stats(engine, source="amnestyusa")
     finally:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archiver.export.filters import ExportError, ExportFilters
+from archiver.errors import ExportError
+from archiver.export.filters import ExportFilters
 from archiver.export.run import FORMATS, ExportResult, default_export_path, export_releases
 
 __all__ = [

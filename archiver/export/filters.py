@@ -13,14 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from archiver.listing import FILTER_KEYS
-from archiver.sources import SOURCES
-
-_FACET_VALUE = re.compile(r"^[a-z0-9_-]+$")
-
-
-class ExportError(ValueError):
-    """Input or state that makes an export impossible, with a message meant for the user."""
+from archiver.errors import ArgumentError, ExportError
+from archiver.sites import FILTER_KEYS, SOURCES, check_slug
 
 
 def known_types() -> tuple[str, ...]:
@@ -44,7 +38,7 @@ def parse_type(value: str) -> str:
     >>> parse_type("Interview")
     Traceback (most recent call last):
     ...
-    archiver.export.filters.ExportError: unknown type 'Interview' (known: Press Release, Report, \
+    archiver.errors.ExportError: unknown type 'Interview' (known: Press Release, Report, \
 Update, Urgent Action, Statement, News, Blog, Story, Research, Op-Ed, Event, Video, Podcast, Other)
     """
     key = " ".join(value.lower().replace("-", " ").split())
@@ -63,7 +57,7 @@ def parse_source(value: str) -> str:
     >>> parse_source("bbc")
     Traceback (most recent call last):
     ...
-    archiver.export.filters.ExportError: unknown source 'bbc' (known: amnestyusa)
+    archiver.errors.ExportError: unknown source 'bbc' (known: amnestyusa)
     """
     if value not in SOURCES:
         raise ExportError(f"unknown source {value!r} (known: {', '.join(sorted(SOURCES))})")
@@ -71,20 +65,20 @@ def parse_source(value: str) -> str:
 
 
 def parse_facet_value(key: str, value: str) -> str:
-    """A country or issue slug as the site writes it in listing URLs (lower case, hyphens).
+    """A country or issue slug, by the one slug rule (`archiver.sites.check_slug`).
 
     >>> parse_facet_value("country", " Syria ")
     'syria'
     >>> parse_facet_value("country", "syria&x")
     Traceback (most recent call last):
     ...
-    archiver.export.filters.ExportError: --country 'syria&x' is not a slug like 'syria' or \
-'russian-federation'
+    archiver.errors.ExportError: --country 'syria&x' is not a slug like 'syria' or \
+'russian-federation' (letters a-z, digits, '-')
     """
-    slug = value.strip().lower()
-    if not _FACET_VALUE.match(slug):
-        raise ExportError(f"--{key} {value!r} is not a slug like 'syria' or 'russian-federation'")
-    return slug
+    try:
+        return check_slug(f"--{key}", value)
+    except ArgumentError as error:
+        raise ExportError(str(error)) from None
 
 
 def parse_day(value: str, *, end: bool = False) -> date:
@@ -97,7 +91,7 @@ def parse_day(value: str, *, end: bool = False) -> date:
     >>> parse_day("9/3/2016")
     Traceback (most recent call last):
     ...
-    archiver.export.filters.ExportError: '9/3/2016' is not a date: use YYYY-MM-DD, YYYY-MM or YYYY
+    archiver.errors.ExportError: '9/3/2016' is not a date: use YYYY-MM-DD, YYYY-MM or YYYY
     """
     text = value.strip()
     try:
@@ -132,7 +126,7 @@ def parse_seen_since(value: str) -> int | datetime:
     >>> parse_seen_since("yesterday")
     Traceback (most recent call last):
     ...
-    archiver.export.filters.ExportError: --seen-since 'yesterday' is neither a run id (e.g. 42) \
+    archiver.errors.ExportError: --seen-since 'yesterday' is neither a run id (e.g. 42) \
 nor a date (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)
     """
     text = value.strip()

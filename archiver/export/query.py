@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
     false,
     func,
     or_,
@@ -35,35 +34,12 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from archiver.db.models import CrawlRun, Release, ReleaseFacet, ReleaseVersion
+from archiver.db.tables import FACETS, RELEASES, RUNS, VERSIONS
 from archiver.export.filters import ExportFilters
-
-# The tables themselves, not archiver.db.store's aliases: the store imports the normalisers
-# (and through them Scrapy), which an export never needs.
-RELEASES: Table = Release.__table__  # type: ignore[assignment]
-FACETS: Table = ReleaseFacet.__table__  # type: ignore[assignment]
-VERSIONS: Table = ReleaseVersion.__table__  # type: ignore[assignment]
-RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
+from archiver.sites import decode_facet
 
 #: Rows fetched per round trip: large enough to amortise, small enough to keep memory flat.
 YIELD_PER = 2_000
-
-
-def facet_filters(facet: str) -> dict[str, set[str]]:
-    """The values a stored facet string filters on, by key.
-
-    >>> parsed = facet_filters("country=russian-federation,ukraine&issue=death-penalty")
-    >>> sorted(parsed["country"]), sorted(parsed["issue"])
-    (['russian-federation', 'ukraine'], ['death-penalty'])
-    >>> facet_filters("")
-    {}
-    """
-    parsed: dict[str, set[str]] = {}
-    for part in facet.split("&"):
-        key, sep, values = part.partition("=")
-        if sep:
-            parsed.setdefault(key, set()).update(v for v in values.split(",") if v)
-    return parsed
 
 
 def matching_facets(stored: Iterable[str], key: str, wanted: Iterable[str]) -> list[str]:
@@ -74,7 +50,7 @@ def matching_facets(stored: Iterable[str], key: str, wanted: Iterable[str]) -> l
     ['country=iraq,syria', 'country=syria']
     """
     wanted = set(wanted)
-    return sorted(f for f in set(stored) if facet_filters(f).get(key, set()) & wanted)
+    return sorted(f for f in set(stored) if set(decode_facet(f).get(key, ())) & wanted)
 
 
 def stored_facets(connection: Connection) -> list[str]:

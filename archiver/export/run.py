@@ -5,9 +5,8 @@ The whole export reads one consistent snapshot: a single connection, one read tr
 and `archive_last_run_id` agree even while crawls keep writing. The file is written under a
 `.part` name and renamed when complete, so a crash never leaves a half file that looks whole.
 
-Exports only read: a database that does not exist, or holds no archive, is an error (opening
-it the usual way would create and migrate an empty one, and the export would "succeed" with
-zero rows from a mistyped path).
+Exports only read: a database that does not exist, or holds no archive, is an error
+(`open_archive` without `create`), so a mistyped path never "succeeds" with zero rows.
 """
 
 from __future__ import annotations
@@ -22,16 +21,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from archiver.config import data_dir as resolve_data_dir
 from archiver.config import mask_url
+from archiver.db import database_error, open_archive
 from archiver.db.models import utcnow
+from archiver.errors import ExportError
 from archiver.export import query
 from archiver.export.datapackage import write_datapackage
-from archiver.export.filters import ExportError, ExportFilters, iso_utc
+from archiver.export.filters import ExportFilters, iso_utc
 from archiver.export.manifest import (
     base_manifest,
     file_entry,
@@ -97,60 +97,6 @@ def history_path_for(path: Path) -> Path:
     return path.with_name(path.stem + ".history.csv")
 
 
-def _scrub(message: str, url: str) -> str:
-    try:
-        password = make_url(url).password
-    except Exception:
-        password = None
-    if password:
-        message = message.replace(str(password), "***")
-    return " ".join(message.split())[:300]
-
-
-def open_archive_readonly(url: str) -> Engine:
-    """An engine on an existing archive; `ExportError` when there is no archive to read.
-
-    Never creates a SQLite file nor migrates: the file must exist and hold the current schema.
-    """
-    from archiver.db.engine import engine_url, make_engine
-    from archiver.db.migrate import current_revision, head_revision
-
-    shown = mask_url(url)
-    try:
-        parsed = engine_url(url)
-    except Exception:
-        raise ExportError(f"{shown!r} is not a database URL") from None
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database in ("", ":memory:"):
-            raise ExportError(f"database {shown}: an in-memory database holds no archive")
-        if not database.startswith("file:") and not Path(database).expanduser().is_file():
-            raise ExportError(
-                f"no archive at {shown}: the file does not exist"
-                " (crawl first, e.g. `archiver demo`, or pass --db)"
-            )
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            has_releases = inspect(connection).has_table("releases")
-        revision = current_revision(engine)
-    except SQLAlchemyError as error:
-        engine.dispose()
-        detail = getattr(error, "orig", None) or error
-        raise ExportError(f"database {shown}: {_scrub(str(detail), url)}") from None
-    if not has_releases or revision is None:
-        engine.dispose()
-        raise ExportError(f"database {shown} holds no archive (no releases table)")
-    head = head_revision()
-    if revision != head:
-        engine.dispose()
-        raise ExportError(
-            f"database {shown} is at schema revision {revision}, this archiver reads {head}:"
-            f" run `archiver db upgrade` first"
-        )
-    return engine
-
-
 @contextlib.contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only transaction that every query of the export shares."""
@@ -214,6 +160,30 @@ def _resolve_target(out: Path | str | None, fmt: str, filters: ExportFilters) ->
     return path.absolute()
 
 
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """How an export writes (everything but what it selects and where it goes)."""
+
+    fmt: str = "csv"
+    excel: bool = False
+    sanitize: bool = True
+    with_history: bool = False
+    datapackage: bool = False
+
+
+def _check_options(options: ExportOptions, target: Path | None) -> None:
+    if options.fmt not in FORMATS:
+        raise ExportError(f"unknown format {options.fmt!r} (known: {', '.join(FORMATS)})")
+    if options.excel and options.fmt != "csv":
+        raise ExportError("--excel only applies to --format csv")
+    if target is None and (options.datapackage or (options.with_history and options.fmt == "csv")):
+        raise ExportError(
+            "standard output holds one file: --datapackage and CSV --with-history need --out"
+        )
+    if options.datapackage and options.fmt != "csv":
+        raise ExportError("--datapackage describes CSV files: use --format csv")
+
+
 def export_releases(
     db_url: str,
     out: Path | str | None = None,
@@ -234,63 +204,48 @@ def export_releases(
     None for `default_export_path`. Writes `<file>.manifest.json` (not for stdout), the history
     (`--with-history`: `<stem>.history.csv`, or nested `versions` in JSON) and, with
     `datapackage`, `<stem>.datapackage.json`. `progress(done, total)` is called as rows go out.
-    Raises `ExportError` for anything the user can fix.
+    Raises `ExportError` (or another `ArchiverError`) for anything the user can fix.
     """
     filters = filters or ExportFilters()
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    if excel and fmt != "csv":
-        raise ExportError("--excel only applies to --format csv")
+    options = ExportOptions(fmt, excel, sanitize, with_history, datapackage)
     target = _resolve_target(out, fmt, filters)
-    if target is None and (datapackage or (with_history and fmt == "csv")):
-        raise ExportError(
-            "standard output holds one file: --datapackage and CSV --with-history need --out"
-        )
-    if datapackage and fmt != "csv":
-        raise ExportError("--datapackage describes CSV files: use --format csv")
-    now = now or utcnow()
-    engine = open_archive_readonly(db_url)
+    _check_options(options, target)
+    engine = open_archive(db_url)
     try:
-        return _export(
-            engine,
-            db_url,
-            target,
-            filters=filters,
-            fmt=fmt,
-            excel=excel,
-            sanitize=sanitize,
-            with_history=with_history,
-            datapackage=datapackage,
-            progress=progress,
-            stdout=stdout,
-            now=now,
-        )
+        if target is not None:
+            _make_folder(target.parent)
+        result, totals = _write_files(engine, target, filters, options, progress, stdout)
+        if target is not None:
+            _finish(result, db_url, filters, options, totals, now or utcnow())
     except SQLAlchemyError as error:
-        detail = getattr(error, "orig", None) or error
-        raise ExportError(f"database {mask_url(db_url)}: {_scrub(str(detail), db_url)}") from None
+        raise database_error(error, db_url) from None
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise ExportError(f"cannot write the export{where}: {error.strerror or error}") from None
     finally:
         engine.dispose()
+    return result
 
 
-def _export(
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"cannot create the export folder {folder}: {error.strerror}") from None
+
+
+def _write_files(
     engine: Engine,
-    db_url: str,
     target: Path | None,
-    *,
     filters: ExportFilters,
-    fmt: str,
-    excel: bool,
-    sanitize: bool,
-    with_history: bool,
-    datapackage: bool,
+    options: ExportOptions,
     progress: Progress | None,
     stdout: BinaryIO | None,
-    now: datetime,
-) -> ExportResult:
-    result = ExportResult(path=target, format=fmt, rows=0)
+) -> tuple[ExportResult, dict[str, Any]]:
+    """Write the data (and CSV history) files under `.part` names, or to stdout, from one
+    snapshot; returns the result so far and the snapshot's totals."""
+    result = ExportResult(path=target, format=options.fmt, rows=0)
     parts: list[Path] = []
-    if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _snapshot(engine) as connection:
             dialect = connection.dialect.name
@@ -300,7 +255,7 @@ def _export(
                 raise ExportError(f"--seen-since {filters.seen_since}: no crawl run with that id")
             facets = query.stored_facets(connection) if filters.facet_values() else None
             clauses = query.where_clauses(filters, facets)
-            totals = query.snapshot_facts(connection, clauses)
+            totals = dict(query.snapshot_facts(connection, clauses))
             facts: dict[str, Any] = {}
             rows = _counted(
                 query.stream(connection, query.releases_query(dialect, clauses)),
@@ -309,89 +264,111 @@ def _export(
                 facts,
             )
             part = target.with_name(target.name + ".part") if target else None
+            sink: Path | BinaryIO = part if part is not None else (stdout or sys.stdout.buffer)
             if part is not None:
                 parts.append(part)
-            sink: Path | BinaryIO = part if part is not None else (stdout or sys.stdout.buffer)
-            with _text_output(sink, excel) as handle:
-                if fmt == "csv":
-                    stats = write_csv(handle, rows, excel=excel, sanitize=sanitize)
-                else:
-                    if with_history:
-                        versions = query.stream(connection, query.versions_query(dialect, clauses))
-                        records = (
-                            release_record(row, mine) for row, mine in nest_versions(rows, versions)
-                        )
-                    else:
-                        records = (release_record(row) for row in rows)
-                    stats = write_json(handle, records, lines=fmt == "jsonl")
-            history_stats: WriteStats | None = None
-            history_target = history_path_for(target) if target and with_history else None
-            if history_target is not None and fmt == "csv":
-                history_part = history_target.with_name(history_target.name + ".part")
+            stats = _write_data(sink, rows, connection, dialect, clauses, options)
+            history_stats = None
+            if target is not None and options.with_history and options.fmt == "csv":
+                history_part = history_path_for(target).with_name(
+                    history_path_for(target).name + ".part"
+                )
                 parts.append(history_part)
-                with _text_output(history_part, excel) as handle:
+                with _text_output(history_part, options.excel) as handle:
                     history_stats = write_csv(
                         handle,
                         query.stream(connection, query.versions_query(dialect, clauses)),
                         history=True,
-                        excel=excel,
-                        sanitize=sanitize,
+                        excel=options.excel,
+                        sanitize=options.sanitize,
                     )
     except BaseException:
         for part in parts:
             part.unlink(missing_ok=True)
         raise
-
     result.rows = stats.rows
     result.neutralized = stats.neutralized + (history_stats.neutralized if history_stats else 0)
     result.first_published, result.last_published = facts.get("first"), facts.get("last")
-    if target is None:
-        return result
+    if history_stats is not None:
+        result.history_rows = history_stats.rows
+    return result, totals
 
-    os.replace(parts[0], target)
+
+def _write_data(
+    sink: Path | BinaryIO,
+    rows: Iterator[Any],
+    connection: Connection,
+    dialect: str,
+    clauses: Any,
+    options: ExportOptions,
+) -> WriteStats:
+    """The data file: CSV cells, or JSON records (with nested history when asked)."""
+    with _text_output(sink, options.excel) as handle:
+        if options.fmt == "csv":
+            return write_csv(handle, rows, excel=options.excel, sanitize=options.sanitize)
+        if options.with_history:
+            versions = query.stream(connection, query.versions_query(dialect, clauses))
+            records = (release_record(row, mine) for row, mine in nest_versions(rows, versions))
+        else:
+            records = (release_record(row) for row in rows)
+        return write_json(handle, records, lines=options.fmt == "jsonl")
+
+
+def _finish(
+    result: ExportResult,
+    db_url: str,
+    filters: ExportFilters,
+    options: ExportOptions,
+    totals: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Give the finished files their names, then write the data package and the manifest."""
+    target = result.path
+    assert target is not None
+    os.replace(target.with_name(target.name + ".part"), target)
     files = [
         file_entry(
             target,
-            rows=stats.rows,
+            rows=result.rows,
             history=False,
-            fmt=fmt,
-            excel=excel,
-            nested_history=with_history and fmt != "csv",
+            fmt=options.fmt,
+            excel=options.excel,
+            nested_history=options.with_history and options.fmt != "csv",
         )
     ]
-    if history_target is not None and history_stats is not None:
-        os.replace(parts[1], history_target)
-        result.history_path, result.history_rows = history_target, history_stats.rows
+    if options.with_history and options.fmt == "csv":
+        history = history_path_for(target)
+        os.replace(history.with_name(history.name + ".part"), history)
+        result.history_path = history
         files.append(
-            file_entry(history_target, rows=history_stats.rows, history=True, fmt=fmt, excel=excel)
+            file_entry(
+                history, rows=result.history_rows, history=True, fmt="csv", excel=options.excel
+            )
         )
     result.sha256 = files[0]["sha256"]
     created = iso_utc(now)
-    description = (
-        f"{stats.rows} press releases exported by archiver from {mask_url(db_url)}"
-        f" with filters {filters.as_dict() or 'none'}"
-    )
-    if datapackage:
+    if options.datapackage:
         result.datapackage_path = write_datapackage(
             target,
             title=f"Press releases: {target.stem}",
-            description=description,
+            description=(
+                f"{result.rows} press releases exported by archiver from {mask_url(db_url)}"
+                f" with filters {filters.as_dict() or 'none'}"
+            ),
             created=created,
-            excel=excel,
+            excel=options.excel,
             history_path=result.history_path,
         )
-    manifest = base_manifest(
+    result.manifest = base_manifest(
         exported_at=created,
         database=mask_url(db_url),
         filters=filters.as_dict(),
-        rows=stats.rows,
+        rows=result.rows,
         published_on_range={"first": result.first_published, "last": result.last_published},
         archive_last_run_id=totals["last_run_id"],
         sha256=result.sha256,
-        formula_sanitizing=sanitizing_entry(fmt, sanitize, result.neutralized),
+        formula_sanitizing=sanitizing_entry(options.fmt, options.sanitize, result.neutralized),
         files=files,
         datapackage=result.datapackage_path.name if result.datapackage_path else None,
     )
-    result.manifest = manifest
-    result.manifest_path = write_manifest(target, manifest)
-    return result
+    result.manifest_path = write_manifest(target, result.manifest)

@@ -176,8 +176,9 @@ def write_csv(
         values = cells(row)
         if sanitize:
             for i in text:
-                if values[i].startswith(FORMULA_TRIGGERS):
-                    values[i] = FORMULA_GUARD + values[i]
+                safe = neutralize(values[i])
+                if safe is not values[i]:
+                    values[i] = safe
                     stats.neutralized += 1
         writer.writerow(values)
         stats.rows += 1

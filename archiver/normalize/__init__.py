@@ -10,7 +10,7 @@ offline with exactly the code a crawl used.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import date
 from typing import Any
 
@@ -22,27 +22,17 @@ from archiver.normalize.text import clean_text
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import OTHER, normalize_type
 from archiver.normalize.urls import canonical_release_url
-from archiver.sources import Source
+from archiver.sites import Source, get_source
 
 __all__ = [
     "OTHER",
-    "REASONS",
     "item_fields",
+    "normalize_in_place",
     "normalize_item",
     "normalized_fields",
+    "release_fingerprints",
     "validate_item",
 ]
-
-# Reason codes for refused items: short and stable (stats keys and the quarantine table use them).
-REASONS: tuple[str, ...] = (
-    "missing_url",
-    "invalid_url",
-    "missing_title",
-    "missing_date",
-    "unparseable_date",
-    "implausible_date",
-)
-
 
 _RELEASE_FIELD_ORDER = tuple(field.name for field in dataclasses.fields(ReleaseItem))
 _RELEASE_FIELDS = frozenset(_RELEASE_FIELD_ORDER)
@@ -135,7 +125,7 @@ def normalized_fields(
 def normalize_item(item: ReleaseItem, source: Source, base_url: str | None = None) -> ReleaseItem:
     """A copy of `item` with its clean fields filled from its raw fields (the input is untouched).
 
-    >>> from archiver.sources import AMNESTYUSA
+    >>> from archiver.sites import AMNESTYUSA
     >>> raw = ReleaseItem(source="amnestyusa", facet=None, position=1, layout="previous",
     ...     page_url="https://amnestyusa.org/news/", url_raw="/reports/saydnaya/",
     ...     title_raw="Human slaughterhouse ", summary_raw="A chilling report\\u00a0 \\u2026",
@@ -151,6 +141,35 @@ def normalize_item(item: ReleaseItem, source: Source, base_url: str | None = Non
     return dataclasses.replace(
         item, **normalized_fields(dataclasses.asdict(item), source, base_url)
     )
+
+
+def normalize_in_place(item: Any, source: Source | None = None) -> MutableMapping[str, Any]:
+    """Fill an item's clean fields from its raw ones, once; returns the item's fields.
+
+    An item is normalised when its `content_hash` is set: the incremental stop judges a page
+    before the pipelines see its items, and the normalise pipeline then finds the work done
+    (the functions are pure, so doing it again could only cost time).
+    """
+    fields = item_fields(item)
+    if fields.get("content_hash") is None:
+        fields.update(normalized_fields(fields, source or get_source(fields["source"])))
+    return fields
+
+
+def release_fingerprints(items: Iterable[Any], today: date) -> list[tuple[str, str]]:
+    """(canonical url, content hash) of the items validation accepts, normalising them once.
+
+    What "this page holds nothing new" is judged by: the same normalisers and checks as the
+    pipelines, so "known" means exactly "the store would count it unchanged". Refused items are
+    left out: they are never stored, so they can never be known.
+    """
+    found: list[tuple[str, str]] = []
+    for item in items:
+        fields = normalize_in_place(item)
+        fetched_at = fields.get("fetched_at")
+        if not validate_item(item, fetched_at.date() if fetched_at else today):
+            found.append((fields["url"], fields["content_hash"]))
+    return found
 
 
 def validate_item(item: Any, today: date) -> list[str]:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from archiver.normalize.text import clean_text
-from archiver.sources import Source
+from archiver.sites import Source
 
 OTHER = "Other"
 # Canonical names, in the spelling stored.
@@ -115,7 +115,7 @@ def match_label(label: str) -> str | None:
 def type_from_url(url: str | None, source: Source) -> str | None:
     """The type the release URL's first path section implies for this source.
 
-    >>> from archiver.sources import AMNESTYUSA
+    >>> from archiver.sites import AMNESTYUSA
     >>> type_from_url("https://www.amnestyusa.org/urgent-actions/free-him/", AMNESTYUSA)
     'Urgent Action'
     >>> type_from_url("https://www.amnestyusa.org/campaigns/some-page/", AMNESTYUSA) is None
@@ -130,7 +130,7 @@ def type_from_url(url: str | None, source: Source) -> str | None:
 def normalize_type(label: str | None, url: str | None, source: Source) -> ReleaseType:
     """The release type from its label, else from its URL; `Other` for an unknown label.
 
-    >>> from archiver.sources import AMNESTYUSA
+    >>> from archiver.sites import AMNESTYUSA
     >>> normalize_type("Sheet of paper Report", None, AMNESTYUSA)
     ReleaseType(name='Report', source='label')
     >>> normalize_type("", "https://www.amnestyusa.org/updates/x/", AMNESTYUSA)

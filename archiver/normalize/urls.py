@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-from archiver.sources import Source
+from archiver.sites import Source
 
 # Parameters that say how a reader arrived, never which page they read.
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -169,7 +169,7 @@ def canonical_release_url(
     `page_url` (the listing fetched) resolves relative links and tells which host served the
     listing; `base_url` is the root of a local copy of the site, when one was crawled.
 
-    >>> from archiver.sources import AMNESTYUSA as S
+    >>> from archiver.sites import AMNESTYUSA as S
     >>> canonical_release_url("http://amnestyusa.org/press-releases/x?utm_source=tw#top", S)
     'https://www.amnestyusa.org/press-releases/x/'
     >>> canonical_release_url("/reports/y/", S, page_url="https://mirror.amnestyusa.org/news/")
@@ -232,7 +232,7 @@ def _owned_origin_end(url: str, source: Source) -> int | None:
 
     Plain: ASCII letters, digits, dots and dashes only (no port, user or IPv6 brackets).
 
-    >>> from archiver.sources import AMNESTYUSA as S
+    >>> from archiver.sites import AMNESTYUSA as S
     >>> _owned_origin_end("http://AmnestyUSA.org/x/", S), _owned_origin_end("https://ex.org/", S)
     (21, None)
     """

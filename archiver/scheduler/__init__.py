@@ -1,9 +1,10 @@
 """Scheduled crawls: schedules kept in the database, and the service that fires them.
 
-- `archiver.scheduler.schedules`: parsing and validation (`6h`, cron, time zones, spiders) and
-  the `schedules` table (add, list, pause, resume, remove). Pure apart from the table functions.
-- `archiver.scheduler.runner`: one run of a schedule in a child process (`archiver.crawl`), and
-  the record it leaves in `crawl_runs`, whatever happens to the child.
+- `archiver.scheduler.schedules`: checking schedules (`6h`, cron, time zones, spiders) and
+  their APScheduler triggers; the table itself is `archiver.db.schedules`.
+- `archiver.scheduler.runner`: one run of a schedule in a child process
+  (`archiver.process.crawl`), and the record it leaves in `crawl_runs`, whatever happens.
 - `archiver.scheduler.lock`: one service per database (PostgreSQL advisory lock, lock file).
+- `archiver.scheduler.hooks`: the `--on-failure` command.
 - `archiver.scheduler.service`: the long-lived `archiver scheduler` (APScheduler 3.x).
 """

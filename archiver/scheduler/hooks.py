@@ -40,7 +40,7 @@ def failure_environment(report: RunReport) -> dict[str, str]:
         "ARCHIVER_STATUS": report.status,
         "ARCHIVER_REASON": report.reason,
         "ARCHIVER_RUN_ID": "" if report.run_id is None else str(report.run_id),
-        "ARCHIVER_EXIT_CODE": "" if report.returncode is None else str(report.returncode),
+        "ARCHIVER_EXIT_CODE": "" if report.exit_code is None else str(report.exit_code),
         "ARCHIVER_LOG": str(report.log_path or ""),
         "ARCHIVER_SUMMARY": report.summary(),
     }

@@ -20,18 +20,25 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from archiver.config import mask_url
 from archiver.db.engine import engine_url, make_engine
+from archiver.db.locks import (
+    advisory_lock_holder,
+    advisory_unlock,
+    still_connected,
+    try_advisory_lock,
+)
+from archiver.errors import ArchiverError
 
 #: Advisory lock key of the scheduler service ("archsch"); distinct from the write lock's key.
 PG_SCHEDULER_LOCK_KEY = 0x61726368736368
 
 
-class LockHeldError(RuntimeError):
+class LockHeldError(ArchiverError):
     """Another scheduler service holds the lock; the message says who."""
 
 
@@ -92,14 +99,12 @@ class ServiceLock:
         )
         try:
             connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": PG_SCHEDULER_LOCK_KEY}
-            ).scalar()
+            got = try_advisory_lock(connection, PG_SCHEDULER_LOCK_KEY)
         except Exception:
             engine.dispose()
             raise
         if not got:
-            holder = _pg_holder(connection)
+            holder = advisory_lock_holder(connection, PG_SCHEDULER_LOCK_KEY) or _UNKNOWN
             connection.close()
             engine.dispose()
             raise LockHeldError(
@@ -132,15 +137,13 @@ class ServiceLock:
     def check(self) -> None:
         """Raise if the lock was lost (PostgreSQL: the lock's connection is gone)."""
         if self._connection is not None:
-            self._connection.execute(text("SELECT 1"))
+            still_connected(self._connection)
 
     def release(self) -> None:
         """Give the lock up (also done by the OS / server when the process dies)."""
         if self._connection is not None:
             try:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": PG_SCHEDULER_LOCK_KEY}
-                )
+                advisory_unlock(self._connection, PG_SCHEDULER_LOCK_KEY)
             except Exception:  # the connection is gone: so is the lock
                 pass
             finally:
@@ -173,10 +176,9 @@ def lock_holder(url: str) -> str | None:
         engine = make_engine(url)
         try:
             with engine.connect() as connection:
-                holder = _pg_holder(connection)
+                return advisory_lock_holder(connection, PG_SCHEDULER_LOCK_KEY)
         finally:
             engine.dispose()
-        return None if holder == _UNKNOWN else holder
     path = lock_file_path(url)
     if not path.exists():
         return None
@@ -190,24 +192,3 @@ def lock_holder(url: str) -> str | None:
 
 
 _UNKNOWN = "holder unknown"
-
-
-def _pg_holder(connection: Connection) -> str:
-    """The holder's application name, client and start, from pg_locks and pg_stat_activity."""
-    key = PG_SCHEDULER_LOCK_KEY
-    row: Any = connection.execute(
-        text(
-            "SELECT a.pid, a.application_name, a.client_addr, a.backend_start"
-            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted"
-            " AND l.classid = :high AND l.objid = :low AND l.objsubid = 1"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ),
-        {"high": key >> 32, "low": key & 0xFFFFFFFF},
-    ).first()
-    if row is None:
-        return _UNKNOWN
-    name = row.application_name or "unnamed client"
-    where = f" from {row.client_addr}" if row.client_addr else ""
-    since = f" since {row.backend_start:%Y-%m-%d %H:%M}" if row.backend_start else ""
-    return f"{name}{where}, server pid {row.pid}{since}"

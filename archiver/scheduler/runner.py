@@ -1,18 +1,16 @@
 """One run of a schedule: a crawl in a child process, and the record it leaves, whatever happens.
 
-The crawl's own store pipeline opens and closes its `crawl_runs` row. This module makes sure the
-row ends up telling the truth even when the child could not: a child killed after the grace
-period never closes its row (it becomes `interrupted` through the runs module's dead-run
-detection), a child that failed before its spider opened never wrote one (a `failed` row is
-written here), and a crawl whose pages answered without a single parsable card is `failed` with
-"no items parsed" even though Scrapy calls it finished (the worker's exit status says so).
-A fire that finds the previous run of its schedule still going leaves a `skipped` row.
+The crawl process opens and closes its own `crawl_runs` row with its outcome
+(`archiver.outcome`). This module makes sure the row tells the truth even when the child could
+not: a child killed after the grace period never closes its row (it becomes `interrupted`
+through the dead-run detection, with the reason the service knows), a child that failed before
+its crawl started never wrote one (a row is written here with the child's own error). A fire
+that finds the previous run of its schedule still going leaves a `skipped` row.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,19 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine
 
 from archiver.config import data_dir as resolve_data_dir
-from archiver.crawl import EXIT_INTERRUPTED, EXIT_NO_ITEMS, EXIT_OK, CrawlResult, run_crawl
-from archiver.db.engine import write_transaction
-from archiver.db.models import CrawlRun, utcnow
-from archiver.db.runs import mark_interrupted
-from archiver.scheduler.schedules import ScheduleSpec, format_duration
+from archiver.db import write_transaction
+from archiver.db.runs import (
+    insert_closed_run,
+    live_run_of,
+    mark_dead_runs,
+    run_of_process,
+    run_status,
+    set_outcome,
+)
+from archiver.db.schedules import ScheduleSpec
+from archiver.durations import format_duration
+from archiver.outcome import EXIT_INTERRUPTED, EXIT_OK, Outcome
+from archiver.process.crawl import CrawlResult, run_crawl
 
 logger = logging.getLogger(__name__)
-
-RUNS = CrawlRun.__table__
-_REASON_LENGTH = 100  # crawl_runs.finish_reason is VARCHAR(100)
 
 
 @dataclass
@@ -40,18 +43,18 @@ class RunReport:
     """What one fire of a schedule did, as recorded in `crawl_runs`."""
 
     schedule: str
-    status: str  # finished, failed, interrupted or skipped
+    status: str  # finished, partial, failed, interrupted or skipped
     reason: str
     run_id: int | None = None
-    returncode: int | None = None
+    exit_code: int | None = None  # the crawl's exit status, as `archiver crawl` would give it
     log_path: Path | None = None
     duration: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        """Whether the run went well (a skipped fire is not a failure either)."""
-        return self.status in ("finished", "skipped")
+        """Whether nobody needs to look (a skipped fire is not a failure either)."""
+        return self.status == "skipped" or self.exit_code == EXIT_OK
 
     def summary(self) -> str:
         """One line for the service's log."""
@@ -82,93 +85,22 @@ def log_path_for(name: str, data: Path, now: datetime | None = None) -> Path:
 
 def running_run(engine: Engine, trigger: str) -> int | None:
     """The id of a live run of `trigger` (dead ones are marked interrupted first), or None."""
-    mark_interrupted(engine)
-    with engine.connect() as connection:
-        return connection.execute(
-            select(RUNS.c.id)
-            .where(RUNS.c.trigger == trigger, RUNS.c.status == "running")
-            .order_by(RUNS.c.id.desc())
-        ).scalar()
-
-
-def _insert_closed_run(
-    engine: Engine,
-    spec: ScheduleSpec,
-    status: str,
-    reason: str,
-    stats: dict[str, Any] | None = None,
-) -> int:
-    """A run row opened and closed at once, for a fire whose crawl never opened one itself."""
-    now = utcnow()
     with write_transaction(engine) as connection:
-        return connection.execute(
-            insert(RUNS)
-            .values(
-                spider=spec.spider,
-                arguments=spec.arguments,
-                trigger=spec.name,
-                status=status,
-                started_at=now,
-                updated_at=now,
-                finished_at=now,
-                hostname=socket.gethostname(),
-                finish_reason=reason[:_REASON_LENGTH],
-                stats=stats,
-            )
-            .returning(RUNS.c.id)
-        ).scalar_one()
+        mark_dead_runs(connection)
+        return live_run_of(connection, trigger)
 
 
 def record_skipped(engine: Engine, spec: ScheduleSpec, reason: str) -> int:
     """A `skipped` row for a fire that did not start a crawl."""
-    return _insert_closed_run(engine, spec, "skipped", reason)
-
-
-def record_unopened_run(
-    engine: Engine, spec: ScheduleSpec, result: CrawlResult, interrupted_because: str | None
-) -> int:
-    """A row for a crawl that ended before its store pipeline opened one.
-
-    `failed` (bad arguments, database unreachable, crash at start) with the crawl's own error,
-    or `interrupted` when it was stopped on purpose while still starting.
-    """
-    if interrupted_because:
-        status, reason = "interrupted", f"interrupted: {interrupted_because}"
-    else:
-        status, reason = "failed", result.outcome or f"exit {result.returncode}"
-    return _insert_closed_run(engine, spec, status, reason, result.stats or None)
-
-
-def status_for_exit(returncode: int) -> str:
-    """The run status the crawl worker's exit status means.
-
-    >>> status_for_exit(0), status_for_exit(3), status_for_exit(4), status_for_exit(-9)
-    ('finished', 'failed', 'interrupted', 'failed')
-    """
-    if returncode == EXIT_OK:
-        return "finished"
-    if returncode == EXIT_INTERRUPTED:
-        return "interrupted"
-    return "failed"  # EXIT_NO_ITEMS, errors, killed by a signal
-
-
-def _find_run(engine: Engine, result: CrawlResult, pid: int | None, trigger: str) -> int | None:
-    run_id = result.stats.get("archiver/run_id")
-    if isinstance(run_id, int):
-        return run_id
-    if pid is None:
-        return None
-    # Killed before its stats said which row it opened: the row carries the child's pid.
-    with engine.connect() as connection:
-        return connection.execute(
-            select(RUNS.c.id)
-            .where(
-                RUNS.c.pid == pid,
-                RUNS.c.hostname == socket.gethostname(),
-                RUNS.c.trigger == trigger,
-            )
-            .order_by(RUNS.c.id.desc())
-        ).scalar()
+    with write_transaction(engine) as connection:
+        return insert_closed_run(
+            connection,
+            spider=spec.spider,
+            arguments=spec.arguments,
+            trigger=spec.name,
+            status="skipped",
+            reason=reason,
+        )
 
 
 def settle_run(
@@ -180,42 +112,43 @@ def settle_run(
 ) -> tuple[int, str, str]:
     """Make the run's row agree with how the child ended; returns (run id, status, reason).
 
-    `interrupted_because` replaces the finish reason of an interrupted run ("scheduler stopped",
-    "max run time 2h reached"): Scrapy only knows it was told to shut down, not why.
+    `interrupted_because` replaces the reason of an interrupted run ("scheduler stopped",
+    "max run time 2h reached"): the crawl only knows it was told to shut down, not why.
     """
-    mark_interrupted(engine)  # a child killed after the grace period left its row running
-    run_id = _find_run(engine, result, pid, spec.name)
-    if run_id is None:
-        run_id = record_unopened_run(engine, spec, result, interrupted_because)
-    wanted = status_for_exit(result.returncode)
+    outcome = final_outcome(result, interrupted_because)
+    with write_transaction(engine) as connection:
+        mark_dead_runs(connection)  # a child killed after the grace period left its row running
+        run_id = result.stats.get("archiver/run_id")
+        if not isinstance(run_id, int) and pid is not None:
+            # Killed before its stats said which row it opened: the row carries the child's pid.
+            run_id = run_of_process(connection, pid, spec.name)
+        if not isinstance(run_id, int):
+            run_id = insert_closed_run(
+                connection,
+                spider=spec.spider,
+                arguments=spec.arguments,
+                trigger=spec.name,
+                status=outcome.status,
+                reason=outcome.message,
+                stats=result.stats or None,
+            )
+        elif interrupted_because:
+            set_outcome(
+                connection,
+                run_id,
+                "interrupted",
+                outcome.message,
+                only_if=("running", "interrupted"),
+            )
+        status, reason = run_status(connection, run_id) or (outcome.status, outcome.message)
+    return run_id, status, reason
+
+
+def final_outcome(result: CrawlResult, interrupted_because: str | None) -> Outcome:
+    """The crawl's own outcome, unless the service stopped it (then it says why)."""
     if interrupted_because:
-        with write_transaction(engine) as connection:
-            connection.execute(
-                update(RUNS)
-                .where(RUNS.c.id == run_id, RUNS.c.status.in_(("interrupted", "running")))
-                .values(
-                    status="interrupted",
-                    finished_at=func.coalesce(RUNS.c.finished_at, utcnow()),
-                    finish_reason=f"interrupted: {interrupted_because}"[:_REASON_LENGTH],
-                )
-            )
-    elif wanted != "finished":
-        reason = (
-            "no items parsed" if result.returncode == EXIT_NO_ITEMS else result.outcome
-        ) or f"exit {result.returncode}"
-        # Only a row the pipeline closed as finished is corrected: its own failure reasons
-        # (store errors, dead process) are more precise than the exit status.
-        with write_transaction(engine) as connection:
-            connection.execute(
-                update(RUNS)
-                .where(RUNS.c.id == run_id, RUNS.c.status == "finished")
-                .values(status=wanted, finish_reason=reason[:_REASON_LENGTH])
-            )
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(RUNS.c.status, RUNS.c.finish_reason).where(RUNS.c.id == run_id)
-        ).one()
-    return run_id, row.status, row.finish_reason or ""
+        return Outcome("interrupted", EXIT_INTERRUPTED, f"interrupted: {interrupted_because}")
+    return result.outcome
 
 
 def run_schedule(
@@ -244,7 +177,6 @@ def run_schedule(
             run_id = record_skipped(engine, spec, reason)
             return RunReport(spec.name, "skipped", reason, run_id=run_id)
     data = resolve_data_dir(data_dir)
-    log_path = log_path_for(spec.name, data)
     started: list[subprocess.Popen[bytes]] = []
 
     def remember(process: subprocess.Popen[bytes]) -> None:
@@ -260,25 +192,25 @@ def run_schedule(
         db_url=db_url,
         data_dir=data,
         settings={**spec.settings, "ARCHIVER_TRIGGER": spec.name},
-        log_path=log_path,
+        log_path=log_path_for(spec.name, data),
         timeout=timeout,
         grace=grace,
         on_start=remember,
         new_session=True,  # the service alone decides when its crawls stop
     )
-    pid = started[0].pid if started else None
     because = stop_reason() if stop_reason is not None else None
     if because is None and timeout is not None and result.duration >= timeout:
         because = f"max run time {format_duration(int(timeout))} reached"
     if result.returncode == EXIT_OK:
         because = None  # it finished on its own after all
+    pid = started[0].pid if started else None
     run_id, status, reason = settle_run(engine, spec, result, pid, because)
     return RunReport(
         spec.name,
         status,
         reason,
         run_id=run_id,
-        returncode=result.returncode,
+        exit_code=final_outcome(result, because).exit_code,
         log_path=result.log_path,
         duration=result.duration,
         stats=result.stats,

@@ -1,4 +1,4 @@
-"""Schedules: what to crawl and when, validated before they reach the `schedules` table.
+"""Schedules: what to crawl and when, checked before they reach the `schedules` table.
 
 A schedule is a name, a spider with its arguments and Scrapy settings, and either an interval
 (`--every 6h`) or a crontab expression (`--cron "0 */6 * * *"`) in a time zone. Everything is
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,15 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, delete, func, insert, select, update
 
-from archiver.db.engine import write_transaction
-from archiver.db.models import CrawlRun, Schedule, utcnow
-from archiver.scheduler.durations import format_duration, parse_duration
-from archiver.scheduler.errors import ScheduleError
-
-SCHEDULES = Schedule.__table__
-RUNS = CrawlRun.__table__
+from archiver.db.models import utcnow
+from archiver.db.schedules import ScheduleSpec
+from archiver.durations import parse_duration
+from archiver.errors import ScheduleError
+from archiver.process.spiders import check_spider
 
 #: Schedule names end up in job ids, log file names and `crawl_runs.trigger`.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -50,7 +46,7 @@ def check_timezone(name: str) -> ZoneInfo:
     >>> check_timezone("Mars/Olympus")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.errors.ScheduleError: unknown time zone 'Mars/Olympus' (use an IANA ...)
+    archiver.errors.ScheduleError: unknown time zone 'Mars/Olympus' (use an IANA ...)
     """
     try:
         return ZoneInfo(name)
@@ -114,7 +110,7 @@ def cron_trigger(expression: str, timezone: str = "UTC", jitter: int = 0) -> Cro
     >>> cron_trigger("61 * * * *")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.errors.ScheduleError: invalid cron expression '61 * * * *': ... (59)
+    archiver.errors.ScheduleError: invalid cron expression '61 * * * *': ... (59)
     """
     zone = check_timezone(timezone)
     values = expression.split()
@@ -141,7 +137,7 @@ def check_name(name: str) -> str:
     >>> check_name("my schedule")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.errors.ScheduleError: invalid schedule name 'my schedule': use ...
+    archiver.errors.ScheduleError: invalid schedule name 'my schedule': use ...
     """
     if name == MANUAL_TRIGGER:
         raise ScheduleError(f"{MANUAL_TRIGGER!r} is reserved for runs started by hand")
@@ -150,88 +146,6 @@ def check_name(name: str) -> str:
             f"invalid schedule name {name!r}: use letters, digits, '.', '_' and '-' (at most 100)"
         )
     return name
-
-
-def check_spider(spider: str, arguments: Mapping[str, str]) -> None:
-    """Refuse an unknown spider or arguments it would refuse, naming the known ones."""
-    import os
-
-    from scrapy.spiderloader import SpiderLoader
-    from scrapy.utils.project import get_project_settings
-
-    from archiver.listing import ArgumentError
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
-    loader = SpiderLoader.from_settings(get_project_settings())
-    try:
-        spidercls = loader.load(spider)
-    except KeyError:
-        known = ", ".join(sorted(loader.list())) or "none"
-        raise ScheduleError(f"unknown spider {spider!r} (known: {known})") from None
-    check = getattr(spidercls, "check_arguments", None)
-    if check is not None:
-        try:
-            check(**arguments)
-        except ArgumentError as error:
-            raise ScheduleError(f"spider {spider}: {error}") from None
-
-
-@dataclass(frozen=True)
-class ScheduleSpec:
-    """One schedule as the service runs it (a row of `schedules` without the bookkeeping)."""
-
-    name: str
-    spider: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    cron: str | None = None
-    interval_seconds: int | None = None
-    timezone: str = "UTC"
-    jitter_seconds: int = 0
-    enabled: bool = True
-    settings: dict[str, Any] = field(default_factory=dict)
-    max_runtime_seconds: int | None = None
-    created_at: datetime | None = None
-
-    def trigger(self) -> BaseTrigger:
-        """The APScheduler trigger; intervals count from `created_at` (see module docstring)."""
-        if self.cron:
-            return cron_trigger(self.cron, self.timezone, self.jitter_seconds)
-        return IntervalTrigger(
-            seconds=self.interval_seconds or 0,
-            start_date=self.created_at or utcnow(),
-            timezone=check_timezone(self.timezone),
-            jitter=self.jitter_seconds or None,
-        )
-
-    def describe(self) -> str:
-        """`every 6h` or `cron 0 */6 * * * Europe/Berlin`, plus the jitter if any.
-
-        >>> ScheduleSpec("a", "s", interval_seconds=21600, jitter_seconds=300).describe()
-        'every 6h ±5m'
-        >>> ScheduleSpec("a", "s", cron="0 */6 * * *").describe()
-        'cron 0 */6 * * * UTC'
-        """
-        when = (
-            f"cron {self.cron} {self.timezone}"
-            if self.cron
-            else f"every {format_duration(self.interval_seconds or 0)}"
-        )
-        return when + (f" ±{format_duration(self.jitter_seconds)}" if self.jitter_seconds else "")
-
-    def fingerprint(self) -> tuple[Any, ...]:
-        """What the service compares to notice a changed schedule (not the bookkeeping)."""
-        return (
-            self.spider,
-            sorted(self.arguments.items()),
-            self.cron,
-            self.interval_seconds,
-            self.timezone,
-            self.jitter_seconds,
-            self.enabled,
-            sorted((key, str(value)) for key, value in self.settings.items()),
-            self.max_runtime_seconds,
-            self.created_at,
-        )
 
 
 def new_schedule(
@@ -255,7 +169,7 @@ def new_schedule(
     >>> new_schedule("syria", "amnestyusa", every="6h", cron="0 * * * *", verify_spider=False)
     Traceback (most recent call last):
     ...
-    archiver.scheduler.errors.ScheduleError: give either --every or --cron, not both
+    archiver.errors.ScheduleError: give either --every or --cron, not both
     """
     check_name(name)
     if (every is None) == (cron is None):
@@ -295,161 +209,16 @@ def new_schedule(
     )
 
 
-def _spec(row: Any) -> ScheduleSpec:
-    return ScheduleSpec(
-        name=row.name,
-        spider=row.spider,
-        arguments=dict(row.arguments or {}),
-        cron=row.cron,
-        interval_seconds=row.interval_seconds,
-        timezone=row.timezone,
-        jitter_seconds=row.jitter_seconds,
-        enabled=bool(row.enabled),
-        settings=dict(row.settings or {}),
-        max_runtime_seconds=row.max_runtime_seconds,
-        created_at=row.created_at,
+def trigger_for(spec: ScheduleSpec) -> BaseTrigger:
+    """The APScheduler trigger of a schedule; intervals count from `created_at` (see module)."""
+    if spec.cron:
+        return cron_trigger(spec.cron, spec.timezone, spec.jitter_seconds)
+    return IntervalTrigger(
+        seconds=spec.interval_seconds or 0,
+        start_date=spec.created_at or utcnow(),
+        timezone=check_timezone(spec.timezone),
+        jitter=spec.jitter_seconds or None,
     )
-
-
-def add_schedule(engine: Engine, spec: ScheduleSpec, *, replace_existing: bool = False) -> bool:
-    """Store `spec`; True when it replaced a schedule of that name (only with replace_existing).
-
-    A replaced schedule keeps its creation time, so an interval schedule keeps its grid.
-    """
-    values = {
-        "spider": spec.spider,
-        "arguments": spec.arguments,
-        "cron": spec.cron,
-        "interval_seconds": spec.interval_seconds,
-        "timezone": spec.timezone,
-        "jitter_seconds": spec.jitter_seconds,
-        "enabled": spec.enabled,
-        "settings": spec.settings,
-        "max_runtime_seconds": spec.max_runtime_seconds,
-        "next_fire_at": None,
-    }
-    now = utcnow()
-    with write_transaction(engine) as connection:
-        exists = connection.execute(
-            select(SCHEDULES.c.id).where(SCHEDULES.c.name == spec.name)
-        ).scalar()
-        if exists is not None and not replace_existing:
-            raise ScheduleError(
-                f"a schedule named {spec.name!r} exists already"
-                " (remove it first, or add it again with --replace)"
-            )
-        if exists is not None:
-            connection.execute(
-                update(SCHEDULES).where(SCHEDULES.c.id == exists).values(updated_at=now, **values)
-            )
-            return True
-        connection.execute(
-            insert(SCHEDULES).values(
-                name=spec.name, created_at=spec.created_at or now, updated_at=now, **values
-            )
-        )
-    return False
-
-
-def get_schedule(engine: Engine, name: str) -> ScheduleSpec:
-    """The schedule called `name`, or a ScheduleError naming the ones there are."""
-    with engine.connect() as connection:
-        row = connection.execute(select(SCHEDULES).where(SCHEDULES.c.name == name)).first()
-        if row is None:
-            names = connection.execute(select(SCHEDULES.c.name).order_by(SCHEDULES.c.name))
-            known = ", ".join(names.scalars()) or "there are none yet"
-    if row is None:
-        raise ScheduleError(f"no schedule named {name!r} (schedules: {known})")
-    return _spec(row)
-
-
-def list_schedules(engine: Engine) -> list[ScheduleSpec]:
-    """Every schedule, by name."""
-    with engine.connect() as connection:
-        rows = connection.execute(select(SCHEDULES).order_by(SCHEDULES.c.name)).all()
-    return [_spec(row) for row in rows]
-
-
-def remove_schedule(engine: Engine, name: str) -> None:
-    """Delete the schedule `name` (its runs stay in `crawl_runs`)."""
-    with write_transaction(engine) as connection:
-        deleted = connection.execute(delete(SCHEDULES).where(SCHEDULES.c.name == name)).rowcount
-    if not deleted:
-        get_schedule(engine, name)  # raises the helpful "no schedule named" error
-
-
-def set_enabled(engine: Engine, name: str, enabled: bool) -> bool:
-    """Pause (False) or resume (True) a schedule; returns whether it was enabled before."""
-    before = get_schedule(engine, name).enabled
-    with write_transaction(engine) as connection:
-        connection.execute(
-            update(SCHEDULES)
-            .where(SCHEDULES.c.name == name)
-            .values(enabled=enabled, next_fire_at=None, updated_at=utcnow())
-        )
-    return before
-
-
-def set_next_fire_times(engine: Engine, times: Mapping[str, datetime | None]) -> None:
-    """Record when each schedule fires next (the service does this; `schedule list` reads it).
-
-    `updated_at` is left alone: it says when the operator last changed the schedule.
-    """
-    if not times:
-        return
-    with write_transaction(engine) as connection:
-        for name, moment in times.items():
-            connection.execute(
-                update(SCHEDULES)
-                .where(SCHEDULES.c.name == name)
-                .values(next_fire_at=moment, updated_at=SCHEDULES.c.updated_at)
-            )
-
-
-@dataclass(frozen=True)
-class ScheduleStatus:
-    """A schedule with what `archiver schedule list` shows next to it."""
-
-    spec: ScheduleSpec
-    next_fire_at: datetime | None
-    last_run_id: int | None = None
-    last_run_started_at: datetime | None = None
-    last_run_status: str | None = None
-    last_run_reason: str | None = None
-
-
-def schedule_overview(engine: Engine) -> list[ScheduleStatus]:
-    """Every schedule with its next fire time and its latest run (any status, skipped too)."""
-    latest = (
-        select(RUNS.c.trigger, func.max(RUNS.c.id).label("run_id"))
-        .group_by(RUNS.c.trigger)
-        .subquery()
-    )
-    query = (
-        select(
-            SCHEDULES,
-            RUNS.c.id.label("last_run_id"),
-            RUNS.c.started_at.label("last_run_started_at"),
-            RUNS.c.status.label("last_run_status"),
-            RUNS.c.finish_reason.label("last_run_reason"),
-        )
-        .outerjoin(latest, latest.c.trigger == SCHEDULES.c.name)
-        .outerjoin(RUNS, RUNS.c.id == latest.c.run_id)
-        .order_by(SCHEDULES.c.name)
-    )
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return [
-        ScheduleStatus(
-            spec=_spec(row),
-            next_fire_at=row.next_fire_at,
-            last_run_id=row.last_run_id,
-            last_run_started_at=row.last_run_started_at,
-            last_run_status=row.last_run_status,
-            last_run_reason=row.last_run_reason,
-        )
-        for row in rows
-    ]
 
 
 def missed_fire(
@@ -471,7 +240,7 @@ def missed_fire(
     """
     if not spec.enabled:
         return None
-    fire = spec.trigger().get_next_fire_time(None, now - grace)
+    fire = trigger_for(spec).get_next_fire_time(None, now - grace)
     if fire is None or fire > now:
         return None
     if spec.created_at is not None and fire <= spec.created_at:

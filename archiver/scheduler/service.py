@@ -42,28 +42,22 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from archiver.config import data_dir as resolve_data_dir
 from archiver.config import mask_url
-from archiver.db import make_engine, prepare
-from archiver.db.models import CrawlRun
-from archiver.db.runs import mark_interrupted
+from archiver.db import open_archive, write_transaction
+from archiver.db.runs import last_started_by_trigger, mark_dead_runs
+from archiver.db.schedules import ScheduleSpec, list_schedules, set_next_fire_times
+from archiver.errors import ScheduleError
 from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import ServiceLock
 from archiver.scheduler.runner import record_skipped, run_schedule
-from archiver.scheduler.schedules import (
-    ScheduleError,
-    ScheduleSpec,
-    list_schedules,
-    missed_fire,
-    set_next_fire_times,
-)
+from archiver.scheduler.schedules import missed_fire, trigger_for
 
 logger = logging.getLogger("archiver.scheduler")
 
-RUNS = CrawlRun.__table__
 JOB_PREFIX = "schedule:"
 
 
@@ -152,8 +146,8 @@ class SchedulerService:
         lock = ServiceLock(self.options.db_url).acquire()
         status = 0
         try:
-            prepare(self.options.db_url)  # schema, and runs a killed service left "running"
-            self.engine = make_engine(self.options.db_url)
+            # Schema, and the runs a killed service left "running".
+            self.engine = open_archive(self.options.db_url)
             self.scheduler = BackgroundScheduler(
                 executors={"default": ThreadPoolExecutor(self.options.max_concurrent)},
                 job_defaults={
@@ -217,7 +211,8 @@ class SchedulerService:
     def _sync(self, catch_up: bool = False) -> None:
         """Make the jobs match the schedules table (only changed schedules are touched)."""
         assert self.engine is not None and self.scheduler is not None
-        specs = {spec.name: spec for spec in list_schedules(self.engine)}
+        with self.engine.connect() as connection:
+            specs = {spec.name: spec for spec in list_schedules(connection)}
         for name in set(self._fingerprints) - set(specs):
             if self.scheduler.get_job(job_id(name)) is not None:
                 self.scheduler.remove_job(job_id(name))
@@ -235,7 +230,7 @@ class SchedulerService:
             self._fingerprints[name] = fingerprint
             self._specs[name] = spec
             try:
-                trigger = spec.trigger()
+                trigger = trigger_for(spec)
             except ScheduleError as error:  # added by hand or by an older version
                 logger.error("schedule %s cannot run: %s", name, error)
                 if self.scheduler.get_job(job_id(name)) is not None:
@@ -276,10 +271,7 @@ class SchedulerService:
     def _last_started(self) -> dict[str, datetime]:
         assert self.engine is not None
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(RUNS.c.trigger, func.max(RUNS.c.started_at)).group_by(RUNS.c.trigger)
-            ).all()
-        return {trigger: started for trigger, started in rows}
+            return last_started_by_trigger(connection)
 
     def _record_next_fires(self) -> None:
         assert self.engine is not None and self.scheduler is not None
@@ -289,7 +281,9 @@ class SchedulerService:
             moment = job.next_run_time if job is not None else None
             if name not in self._next_fires or self._next_fires[name] != moment:
                 changed[name] = moment
-        set_next_fire_times(self.engine, changed)
+        if changed:
+            with write_transaction(self.engine) as connection:
+                set_next_fire_times(connection, changed)
         self._next_fires.update(changed)
 
     # -- fires ---------------------------------------------------------------------------------
@@ -386,8 +380,9 @@ class SchedulerService:
                 self._state.wait(timeout=0.1)
         if self.engine is not None:
             try:
-                mark_interrupted(self.engine)  # any row a killed crawl left running
-                set_next_fire_times(self.engine, dict.fromkeys(self._specs))
+                with write_transaction(self.engine) as connection:
+                    mark_dead_runs(connection)  # any row a killed crawl left running
+                    set_next_fire_times(connection, dict.fromkeys(self._specs))
             except SQLAlchemyError as error:
                 logger.warning("could not tidy the runs at shutdown: %s", error)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,21 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from archiver.db import make_engine, upgrade
+from archiver.db import make_engine, upgrade, write_transaction
+from archiver.db.models import CrawlRun
+from archiver.db.runs import (
+    RunEnd,
+    close_run,
+    get_run,
+    list_runs,
+    mark_dead_runs,
+    open_run,
+    record_progress,
+)
+from archiver.db.store import ReleaseStore, StoreCounts
 from archiver.items import ReleaseItem
 from archiver.normalize.hashing import content_hash
+from archiver.quarantine import QuarantinedItem
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -117,3 +129,67 @@ def release_item(number: int, **changes: Any) -> ReleaseItem:
     if "content_hash" not in changes:
         item.content_hash = content_hash(item.title, item.summary, item.type, item.published_on)
     return item
+
+
+# -- one-transaction helpers, as the crawl components use the db layer ---------------------------
+
+
+def open_test_run(engine: Engine, **values: Any) -> int:
+    """Open a run row (`archiver.db.runs.open_run`) in its own transaction."""
+    with write_transaction(engine) as connection:
+        return open_run(connection, **{"spider": "amnestyusa", **values})
+
+
+def close_test_run(engine: Engine, run_id: int, end: RunEnd, totals: StoreCounts) -> None:
+    """Close a run row in its own transaction."""
+    with write_transaction(engine) as connection:
+        close_run(connection, run_id, end, totals)
+
+
+def read_runs(engine: Engine, **filters: Any) -> list[CrawlRun]:
+    """`archiver.db.runs.list_runs`, newest first."""
+    with engine.connect() as connection:
+        return list_runs(connection, **filters)
+
+
+def read_run(engine: Engine, run_id: int) -> CrawlRun | None:
+    """`archiver.db.runs.get_run`."""
+    with engine.connect() as connection:
+        return get_run(connection, run_id)
+
+
+def mark_dead(engine: Engine, **options: Any) -> list[int]:
+    """`archiver.db.runs.mark_dead_runs` in its own transaction."""
+    with write_transaction(engine) as connection:
+        return mark_dead_runs(connection, **options)
+
+
+class BatchWriter:
+    """A run's `ReleaseStore`, each batch in its own transaction with the run's counts, as the
+    store pipeline writes."""
+
+    def __init__(self, engine: Engine, run_id: int | None = None) -> None:
+        self.engine = engine
+        self.store = ReleaseStore(run_id)
+
+    @property
+    def run_id(self) -> int | None:
+        return self.store.run_id
+
+    @property
+    def totals(self) -> StoreCounts:
+        return self.store.totals
+
+    def write_batch(
+        self,
+        items: Iterable[Any],
+        invalid: Iterable[QuarantinedItem] = (),
+        *,
+        now: datetime | None = None,
+    ) -> StoreCounts:
+        with write_transaction(self.engine) as connection:
+            batch = self.store.write_batch(connection, items, invalid, now=now)
+            if self.run_id is not None:
+                record_progress(connection, self.run_id, self.totals + batch.counts)
+        self.store.commit(batch)
+        return batch.counts

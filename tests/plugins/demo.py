@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from archiver.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
 from archiver.demo.dataset import Dataset, build_dataset
 from archiver.demo.server import DemoServer
+from archiver.process.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
 
 
 @pytest.fixture(scope="session")

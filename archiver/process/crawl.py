@@ -1,8 +1,12 @@
 """Run one crawl in its own process and report on it: used by the CLI, the demo and the scheduler.
 
 Twisted's reactor cannot restart inside a process, so `run_crawl` launches
-`python -m archiver.crawl_worker` and follows it through the status file the worker's
+`python -m archiver.process.worker` and follows it through the status file the worker's
 `StatusFile` extension keeps. Call it as often as you like from the same Python process.
+
+The crawl's settings go to the worker in a file only the owner can read, inside a private
+temporary folder that is removed afterwards: a database URL with a password never appears on a
+command line.
 """
 
 from __future__ import annotations
@@ -21,23 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from archiver.config import data_dir as resolve_data_dir
-from archiver.crawl_worker import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_NO_ITEMS,
-    EXIT_OK,
-    EXIT_USAGE,
-)
-
-__all__ = [
-    "EXIT_ERROR",
-    "EXIT_INTERRUPTED",
-    "EXIT_NO_ITEMS",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "CrawlResult",
-    "run_crawl",
-]
+from archiver.config import scrub_secrets
+from archiver.errors import ArgumentError
+from archiver.health import Health
+from archiver.jsonsafe import write_json_atomic
+from archiver.outcome import EXIT_OK, Outcome, for_exit_code
 
 # Settings for crawling a local copy (demo, tests, benchmarks): our own server, no need to wait.
 LOCAL_SITE_SETTINGS: dict[str, Any] = {
@@ -49,27 +41,27 @@ LOCAL_SITE_SETTINGS: dict[str, Any] = {
 
 @dataclass
 class CrawlResult:
-    """How one crawl ended: exit status, final Scrapy stats, where its log is."""
+    """How one crawl ended: its outcome, exit status, final Scrapy stats, where its log is."""
 
     returncode: int
+    outcome: Outcome
     stats: dict[str, Any] = field(default_factory=dict)
     log_path: Path | None = None
     duration: float = 0.0
-    error: str = ""  # the last error line of the log, when the crawl failed
 
     @property
     def ok(self) -> bool:
         return self.returncode == EXIT_OK
 
     @property
-    def outcome(self) -> str:
-        """`ok`, `no items parsed`, `interrupted`, or what else ended the crawl."""
-        return str(self.stats.get("archiver/outcome") or self.error or f"exit {self.returncode}")
+    def message(self) -> str:
+        """`ok`, `no items parsed: ...`, `interrupted: ...`, or what else ended the crawl."""
+        return self.outcome.message
 
     def stat(self, key: str, default: int = 0) -> int:
         """An integer stat (0 when absent)."""
         value = self.stats.get(key, default)
-        return int(value) if isinstance(value, (int, float)) else default
+        return int(value) if isinstance(value, int | float) else default
 
 
 def default_log_path(spider: str, data: Path) -> Path:
@@ -79,20 +71,13 @@ def default_log_path(spider: str, data: Path) -> Path:
 
 
 def worker_command(
-    spider: str, args: Mapping[str, str], settings: Mapping[str, Any], stats_file: Path
+    spider: str, args: Mapping[str, str], settings_file: Path, stats_file: Path
 ) -> list[str]:
-    """The command line of the crawl process."""
-    command = [
-        sys.executable,
-        "-m",
-        "archiver.crawl_worker",
-        spider,
-        "--stats-file",
-        str(stats_file),
-    ]
+    """The command line of the crawl process (no setting values on it)."""
+    command = [sys.executable, "-m", "archiver.process.worker", spider]
+    command += ["--settings-file", str(settings_file), "--stats-file", str(stats_file)]
     for key, value in args.items():
         command += ["--arg", f"{key}={value}"]
-    command += ["--settings-json", json.dumps(dict(settings), default=str)]
     return command
 
 
@@ -127,10 +112,12 @@ def run_crawl(
         all_settings["ARCHIVER_DATABASE_URL"] = db_url
     all_settings.update(settings or {})
     with tempfile.TemporaryDirectory(prefix="archiver-crawl-") as tmp:
-        stats_file = Path(tmp) / "stats.json"
-        status_file = Path(tmp) / "status.json"
+        folder = Path(tmp)  # mode 0700: only this user can look inside
+        settings_file, stats_file = folder / "settings.json", folder / "stats.json"
+        status_file = folder / "status.json"
         all_settings["ARCHIVER_STATUS_FILE"] = str(status_file)
-        command = worker_command(spider, args or {}, all_settings, stats_file)
+        write_json_atomic(settings_file, all_settings, mode=0o600)
+        command = worker_command(spider, args or {}, settings_file, stats_file)
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "archiver.settings"}
         started = time.monotonic()
         with (
@@ -148,11 +135,25 @@ def run_crawl(
                 on_start(process)
             stderr = _follow(process, status_file, on_progress, started, timeout, grace)
         duration = time.monotonic() - started
-        stats = _read_stats(stats_file) or _read_stats(status_file)
-    error = ""
-    if process.returncode != EXIT_OK:
-        error = _last_error(stderr, log_path)
-    return CrawlResult(process.returncode, stats, log_path, duration, error)
+        report = _read_json(stats_file)
+        stats = dict(report.get("stats") or _read_json(status_file).get("stats") or {})
+    outcome = _outcome(process.returncode, report.get("outcome"), stderr, log_path, db_url)
+    return CrawlResult(process.returncode, outcome, stats, log_path, duration)
+
+
+def _outcome(
+    returncode: int, reported: Any, stderr: str, log_path: Path, db_url: str | None
+) -> Outcome:
+    """The outcome the worker reported, or what its exit status and last words say."""
+    if isinstance(reported, dict) and reported.get("exit_code") == returncode:
+        return Outcome(
+            status=str(reported["status"]),
+            exit_code=returncode,
+            message=str(reported["message"]),
+            health=Health(cards_per_page=None, flags=tuple(reported.get("flags") or ())),
+        )
+    error = _last_error(stderr, log_path)
+    return for_exit_code(returncode, scrub_secrets(error, [db_url]) or None)
 
 
 def _follow(
@@ -173,7 +174,7 @@ def _follow(
         if chunk:
             chunks.append(chunk)
         if on_progress is not None:
-            stats = _read_stats(status_file)
+            stats = _read_json(status_file).get("stats")
             if stats:
                 on_progress(stats)
         now = time.monotonic()
@@ -189,10 +190,10 @@ def _follow(
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def _read_stats(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads(path.read_text()).get("stats", {}))
-    except (OSError, ValueError):
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
         return {}
 
 
@@ -200,7 +201,7 @@ def _last_error(stderr: str, log_path: Path) -> str:
     """The most telling error line: the worker's own `error:` line, else the log's last ERROR."""
     own = [line.strip() for line in stderr.splitlines() if line.startswith("error:")]
     if own:
-        return own[-1]
+        return own[-1].removeprefix("error:").strip()
     try:
         logged = [
             line
@@ -210,3 +211,88 @@ def _last_error(stderr: str, log_path: Path) -> str:
     except OSError:
         logged = []
     return logged[-1].split("] ", 1)[-1].strip() if logged else ""
+
+
+FEED_FORMATS = {
+    ".jsonl": "jsonlines",
+    ".jl": "jsonlines",
+    ".json": "json",
+    ".csv": "csv",
+    ".xml": "xml",
+}
+
+
+def feed_settings(output: Path) -> dict[str, Any]:
+    """Scrapy's FEEDS for writing the items to `output` (format from its suffix, overwritten).
+
+    >>> feed_settings(Path("/tmp/x.csv"))["FEEDS"]["/tmp/x.csv"]["format"]
+    'csv'
+    """
+    fmt = FEED_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise ArgumentError(f"-o {output}: use a .jsonl, .json, .csv or .xml file")
+    folder = output.absolute().parent
+    if not folder.is_dir():
+        raise ArgumentError(f"-o {output}: folder {folder} does not exist")
+    return {"FEEDS": {str(output.absolute()): {"format": fmt, "overwrite": True}}}
+
+
+@dataclass
+class CrawlJob:
+    """One `archiver crawl`: what to crawl, with which settings, and where its reports go."""
+
+    spider: str
+    arguments: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    output: Path | None = None  # also write the items to this feed file
+    full: bool = False  # read every page (no incremental stop)
+    db_url: str | None = None
+    data_dir: Path | None = None
+    timeout: float | None = None
+    stats_file: Path | None = None  # the outcome and final stats as JSON, for scripts
+
+
+def crawl_job(
+    job: CrawlJob, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> CrawlResult:
+    """Check the job, run its crawl in a child process, and write its stats file."""
+    from archiver.process.spiders import check_spider
+
+    check_spider(job.spider, job.arguments)
+    settings = dict(job.settings)
+    if job.full:
+        settings["ARCHIVER_INCREMENTAL"] = "off"
+    if job.output is not None:
+        settings.update(feed_settings(job.output))
+    if job.stats_file is not None and not job.stats_file.absolute().parent.is_dir():
+        raise ArgumentError(
+            f"--stats-file: folder {job.stats_file.absolute().parent} does not exist"
+        )
+    result = run_crawl(
+        job.spider,
+        job.arguments,
+        db_url=job.db_url,
+        data_dir=job.data_dir,
+        settings=settings,
+        timeout=job.timeout,
+        on_progress=on_progress,
+    )
+    if job.stats_file is not None:
+        write_stats_file(job.stats_file, result)
+    return result
+
+
+def write_stats_file(path: Path, result: CrawlResult) -> None:
+    """The outcome, exit status, log and Scrapy's final stats of a crawl, as JSON."""
+    write_json_atomic(
+        path,
+        {
+            "exit_status": result.returncode,
+            "outcome": result.message,
+            "status": result.outcome.status,
+            "flags": list(result.outcome.flags),
+            "log": str(result.log_path),
+            "duration_seconds": round(result.duration, 3),
+            "stats": result.stats,
+        },
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from archiver.scheduler.errors import ScheduleError
+from archiver.errors import ArgumentError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -24,7 +24,7 @@ def parse_duration(text: str) -> int:
     >>> parse_duration("6 hours")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    archiver.scheduler.errors.ScheduleError: invalid duration '6 hours' (use e.g. 90s, ...)
+    archiver.errors.ArgumentError: invalid duration '6 hours' (use e.g. 90s, ...)
     """
     cleaned = text.strip().lower()
     if cleaned.isdigit():
@@ -32,7 +32,7 @@ def parse_duration(text: str) -> int:
     compact = cleaned.replace(" ", "")
     parts = _DURATION.findall(compact)
     if not parts or "".join(f"{number}{unit}" for number, unit in parts) != compact:
-        raise ScheduleError(f"invalid duration {text!r} (use e.g. 90s, 15m, 6h, 1d)")
+        raise ArgumentError(f"invalid duration {text!r} (use e.g. 90s, 15m, 6h, 1d)")
     return sum(int(number) * _UNITS[unit] for number, unit in parts)
 
 

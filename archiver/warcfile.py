@@ -1,4 +1,4 @@
-"""The raw page archive: every listing page fetched is kept in compressed WARC files.
+"""The raw page archive's files: listing pages as WARC records, written and read back.
 
 Why: a release's values can then be traced to the exact bytes they were read from, and when the
 site's markup changes, pages fetched while the extractors were blind are not lost; they are
@@ -8,44 +8,23 @@ parsed again later (`archiver reparse`) with fixed extractors, without the netwo
   `warcio` into `<data>/warc/archiver-<UTC time>-<pid>-<serial>.warc.gz`, one gzip member per
   record (so a record can be read from its offset), starting a new file once the current one
   reaches `max_bytes`. Time and pid in the name: concurrent crawls never share a file.
-- `WarcArchiveMiddleware` (downloader middleware) archives every response to a request the
-  spider marked as a listing page (`request.meta["archiver_page"]`), puts the response record's
-  WARC-Record-ID in `request.meta["warc_record"]` (the spider copies it onto each item; the
-  store keeps it as `releases.first_warc_record` / `last_warc_record`) and indexes the record in
-  the `warc_pages` table with the run id, so a run's pages can be found again. Index rows are
-  written in batches (one transaction per `ARCHIVER_WARC_INDEX_BATCH` pages, or every
-  `ARCHIVER_WARC_INDEX_INTERVAL` seconds, and at close): a transaction per page cost more CPU
-  than archiving the page. Nothing reads the index during the run (no foreign key points at it;
-  `archiver reparse` reads it afterwards); a crawl killed outright loses at most the index rows
-  of its last batch, never the pages themselves (the WARC files are written at once).
 - `read_record` / `iter_pages` read records back (reparse, tests).
 
-Settings: `ARCHIVER_WARC_ENABLED` (default True), `ARCHIVER_WARC_DIR` (default `warc/` in the
-data folder), `ARCHIVER_WARC_MAX_BYTES` (default 100 MB), `ARCHIVER_WARC_INDEX_BATCH` (default
-100 pages), `ARCHIVER_WARC_INDEX_INTERVAL` (default 5 s; 0: no timed flush). The index needs the
-store (`ARCHIVER_STORE_ENABLED`); without it the files are still written. Stats:
-`archiver/warc/records`, `archiver/warc/bytes`, `archiver/warc/files`,
-`archiver/warc/index_errors`.
+The crawl writes them through archiver.crawler.warc, which also indexes every record in the
+`warc_pages` table. Pure: no Scrapy, no database.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 from urllib.parse import urlsplit
 
-from scrapy import Request, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
-from sqlalchemy import Engine, insert
-from twisted.internet import task
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -53,13 +32,7 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
 from archiver import __version__
-from archiver.config import data_dir
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-DEFAULT_INDEX_BATCH = 100
-DEFAULT_INDEX_INTERVAL = 5.0
 # Hop-by-hop or already undone by Scrapy: kept under another name so the record stays readable
 # (warcio would try to de-chunk or decompress a body Scrapy already decoded).
 _RENAMED_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
@@ -119,7 +92,7 @@ class RotatingWarcWriter:
         directory: Path,
         *,
         root: Path | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int,
         prefix: str = "archiver",
     ) -> None:
         self.directory = directory
@@ -266,150 +239,3 @@ def iter_pages(path: Path, *, check_digests: bool = False) -> Iterator[ArchivedP
         for record in ArchiveIterator(handle, check_digests="raise" if check_digests else False):
             if record.rec_type == "response":
                 yield _page(record)
-
-
-def store_database_url_or_none(settings: Any) -> str | None:
-    """The store's database when the store is on (the index lives there), else None."""
-    if not settings.getbool("ARCHIVER_STORE_ENABLED", True):
-        return None
-    from pipelines.store import store_database_url
-
-    return store_database_url(settings)
-
-
-class WarcArchiveMiddleware:
-    """Downloader middleware writing listing pages to WARC files and indexing them (see module)."""
-
-    def __init__(
-        self,
-        crawler: Crawler,
-        writer: RotatingWarcWriter,
-        db_url: str | None,
-        *,
-        index_batch: int = DEFAULT_INDEX_BATCH,
-        index_interval: float = DEFAULT_INDEX_INTERVAL,
-    ) -> None:
-        assert crawler.stats is not None
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.writer = writer
-        self.db_url = db_url
-        self.index_batch = max(1, index_batch)
-        self.index_interval = index_interval
-        self._engine: Engine | None = None
-        self._rows: list[dict[str, Any]] = []  # index rows not yet written
-        self._timer: task.LoopingCall | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
-        settings = crawler.settings
-        if not settings.getbool("ARCHIVER_WARC_ENABLED", True):
-            raise NotConfigured("ARCHIVER_WARC_ENABLED is off")
-        root = data_dir(settings.get("ARCHIVER_DATA_DIR"))
-        directory = Path(settings.get("ARCHIVER_WARC_DIR") or root / "warc")
-        writer = RotatingWarcWriter(
-            directory,
-            root=root,
-            max_bytes=settings.getint("ARCHIVER_WARC_MAX_BYTES", DEFAULT_MAX_BYTES),
-        )
-        middleware = cls(
-            crawler,
-            writer,
-            store_database_url_or_none(settings),
-            index_batch=settings.getint("ARCHIVER_WARC_INDEX_BATCH", DEFAULT_INDEX_BATCH),
-            index_interval=settings.getfloat(
-                "ARCHIVER_WARC_INDEX_INTERVAL", DEFAULT_INDEX_INTERVAL
-            ),
-        )
-        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
-        return middleware
-
-    def spider_opened(self) -> None:
-        if self.db_url is not None and self.index_interval > 0:
-            self._timer = task.LoopingCall(self.flush_index)
-            self._timer.start(self.index_interval, now=False)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        page = request.meta.get("archiver_page")
-        if page is None:
-            return response
-        fetched_at = datetime.now(UTC)
-        ref = self.writer.write_exchange(
-            response.url,
-            status=response.status,
-            response_headers=_decoded(response.headers),
-            body=response.body,
-            request_headers=_decoded(request.headers),
-            method=request.method,
-            fetched_at=fetched_at,
-        )
-        request.meta["warc_record"] = ref.record_id
-        self.stats.inc_value("archiver/warc/records")
-        self.stats.inc_value("archiver/warc/bytes", ref.length)
-        self.stats.set_value("archiver/warc/files", len(self.writer.files))
-        self._index(ref, response, page, fetched_at)
-        return response
-
-    def _index(self, ref: WarcRef, response: Response, page: dict[str, Any], at: datetime) -> None:
-        if self.db_url is None:
-            return
-        self._rows.append(
-            {
-                "record_id": ref.record_id,
-                "run_id": self.stats.get_value("archiver/run_id"),
-                "source": page.get("source") or "unknown",
-                "facet": page.get("facet"),
-                "page": page.get("page"),
-                "url": response.url,
-                "status": response.status,
-                "warc_file": ref.warc_file,
-                "offset": ref.offset,
-                "length": ref.length,
-                "payload_digest": ref.payload_digest,
-                "fetched_at": at,
-            }
-        )
-        if len(self._rows) >= self.index_batch:
-            self.flush_index()
-
-    def flush_index(self) -> None:
-        """Write the buffered index rows in one transaction."""
-        rows, self._rows = self._rows, []
-        if not rows or self.db_url is None:
-            return
-        from archiver.db import make_engine, write_transaction
-        from archiver.db.models import WarcPage
-
-        try:
-            if self._engine is None:
-                self._engine = make_engine(self.db_url)
-            with write_transaction(self._engine) as connection:
-                connection.execute(insert(WarcPage), rows)
-        except Exception:
-            # The WARC files still hold the pages; only their index rows are missing.
-            self.stats.inc_value("archiver/warc/index_errors", len(rows))
-            logger.exception(
-                "Could not index %d WARC records (%s to %s)",
-                len(rows),
-                rows[0]["url"],
-                rows[-1]["url"],
-            )
-
-    def spider_closed(self) -> None:
-        if self._timer is not None and self._timer.running:
-            self._timer.stop()
-        self.flush_index()
-        self.writer.close()
-        if self._engine is not None:
-            self._engine.dispose()
-
-
-def _decoded(headers: Any) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for name, values in headers.items():
-        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
-        for value in values:
-            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-            pairs.append((key, text))
-    return pairs

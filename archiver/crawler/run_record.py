@@ -1,0 +1,154 @@
+"""The crawl's `crawl_runs` row: opened when the spider opens, closed with how the crawl ended.
+
+Only this component writes the row's status: the outcome comes from the crawl ledger
+(`archiver.outcome.decide`), the counts from the store as its batches commit. While the crawl
+runs, the row's heartbeat (`updated_at`) is touched every minute, so a row whose host cannot be
+probed is known dead once it goes stale. Needs the archive (off when the store is off).
+
+Settings: `ARCHIVER_TRIGGER` (recorded as the run's trigger), `ARCHIVER_RUN_ARGUMENTS` (the
+spider arguments to record; default: the spider's `archiver_arguments`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+from archiver.config import mask_url, scrub_secrets
+from archiver.crawler.database import ArchiveDatabase
+from archiver.crawler.ledger import CrawlLedger
+from archiver.db import write_transaction
+from archiver.db.runs import RunEnd, close_run, open_run, previous_cards_per_page, record_progress
+from archiver.db.store import StoreCounts
+from archiver.jsonsafe import json_safe
+from archiver.settings_catalog import setting
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between heartbeats of a running row.
+HEARTBEAT_INTERVAL = 60.0
+
+# Spider attributes that are Scrapy's own, not crawl arguments.
+_NOT_ARGUMENTS = frozenset({"name", "crawler", "settings", "custom_settings", "start_urls"})
+
+
+def run_arguments(spider: Spider, configured: Any = None) -> dict[str, Any]:
+    """The spider arguments to record with the run (`-a key=value` values), secrets masked.
+
+    Taken from `ARCHIVER_RUN_ARGUMENTS` when the launcher sets it, else the spider's
+    `archiver_arguments` dict, else its public string attributes (where Scrapy puts `-a` values).
+    """
+    if configured:
+        arguments = dict(json.loads(configured) if isinstance(configured, str) else configured)
+    elif isinstance(declared := getattr(spider, "archiver_arguments", None), dict):
+        arguments = dict(declared)
+    else:
+        arguments = {
+            key: value
+            for key, value in vars(spider).items()
+            if isinstance(value, str) and not key.startswith("_") and key not in _NOT_ARGUMENTS
+        }
+    return {
+        key: scrub_secrets(value) if isinstance(value, str) else value
+        for key, value in arguments.items()
+    }
+
+
+class RunRecord:
+    """Keeps one crawl's run row; `run_id` is its id once the spider opened."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        # Found when the spider opens: extensions cannot see each other while they are built.
+        self.database: ArchiveDatabase | None = None
+        self.ledger: CrawlLedger | None = None
+        self.trigger = setting(crawler.settings, "ARCHIVER_TRIGGER") or "manual"
+        self.run_id: int | None = None
+        self.totals = StoreCounts()
+        self._heartbeat: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecord:
+        if not setting(crawler.settings, "ARCHIVER_STORE_ENABLED"):
+            raise NotConfigured("the run record lives in the archive (ARCHIVER_STORE_ENABLED)")
+        record = cls(crawler)
+        crawler.signals.connect(record.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(record.spider_closed, signal=signals.spider_closed)
+        return record
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.database = self.crawler.get_extension(ArchiveDatabase)
+        self.ledger = self.crawler.get_extension(CrawlLedger)
+        if self.database is None or self.ledger is None:
+            logger.error("No run record: the archive or the crawl ledger is not enabled")
+            return
+        arguments = run_arguments(spider, setting(self.crawler.settings, "ARCHIVER_RUN_ARGUMENTS"))
+        with write_transaction(self.database.engine) as connection:
+            self.run_id = open_run(
+                connection, spider=spider.name, arguments=arguments, trigger=self.trigger
+            )
+            self.ledger.previous_cards_per_page = previous_cards_per_page(connection, self.run_id)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("archiver/run_id", self.run_id)
+        logger.info("Recording as run %d in %s", self.run_id, mask_url(self.database.url))
+        self._heartbeat = task.LoopingCall(self._beat)
+        self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
+
+    def batch_committed(self, totals: StoreCounts) -> None:
+        """The store committed a batch (and recorded `totals` in the row with it)."""
+        self.totals = totals
+
+    def _beat(self) -> None:
+        if self.run_id is None or self.database is None:
+            return
+        try:
+            with write_transaction(self.database.engine) as connection:
+                record_progress(connection, self.run_id, self.totals)
+        except Exception:
+            logger.warning("Could not record the run's heartbeat", exc_info=True)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Close the row with the crawl's outcome and final counts."""
+        if self._heartbeat is not None and self._heartbeat.running:
+            self._heartbeat.stop()
+        if self.run_id is None or self.database is None or self.ledger is None:
+            return
+        outcome = self.ledger.outcome(reason)
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        errors = int(stats.get("log_count/ERROR", 0))
+        exceptions = sum(
+            int(value) for key, value in stats.items() if key.startswith("spider_exceptions/")
+        )
+        end = RunEnd(
+            status=outcome.status,
+            reason=outcome.message,
+            pages=int(stats.get("archiver/listing_pages", 0)),
+            pages_without_cards=int(stats.get("archiver/pages_without_cards", 0)),
+            cards=int(stats.get("archiver/cards", 0)),
+            errors=max(errors, exceptions),
+            stats=json_safe(stats),
+            cards_per_page=outcome.health.cards_per_page,
+            health=",".join(outcome.flags) or None,
+        )
+        try:
+            with write_transaction(self.database.engine) as connection:
+                close_run(connection, self.run_id, end, self.totals)
+        except Exception:
+            logger.exception("Could not close run %s", self.run_id)
+            return
+        if outcome.flags:
+            logger.warning(
+                "Selector health of run %s: %s (%s): the site's markup may have changed; fix the"
+                " extractor, then `archiver reparse --run %s` recovers the items from the archive",
+                self.run_id,
+                ",".join(outcome.flags),
+                "; ".join(outcome.health.notes),
+                self.run_id,
+            )
+        logger.info("Run %s %s: %s", self.run_id, outcome.status, outcome.message)

@@ -1,0 +1,133 @@
+"""Run one crawl in this process and exit: the child side of archiver.process.crawl.run_crawl.
+
+    python -m archiver.process.worker SPIDER --arg country=syria \
+        --settings-file /tmp/archiver-crawl-x/settings.json --stats-file /tmp/.../stats.json
+
+Settings arrive in a file only the owner can read (never on the command line, where `ps` shows
+them to every user of the machine). The exit status and the stats file carry the crawl's
+`archiver.outcome.Outcome`, decided by the crawl ledger; every log line goes through the secret
+scrubber.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from archiver.config import parse_pairs, scrub_secrets
+from archiver.errors import ArchiverError
+from archiver.jsonsafe import write_json_atomic
+from archiver.outcome import EXIT_ERROR, Outcome, for_exit_code
+
+
+class SecretScrubber(logging.Filter):
+    """Masks URL passwords (and the archive database's password) in every log record."""
+
+    def __init__(self, known: list[str | None]) -> None:
+        super().__init__()
+        self.known = known
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        scrubbed = scrub_secrets(message, self.known)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def scrub_handlers(scrubber: SecretScrubber) -> None:
+    """Put the scrubber on every root handler (a logger's own filters skip child records)."""
+    for handler in logging.getLogger().handlers:
+        if scrubber not in handler.filters:
+            handler.addFilter(scrubber)
+
+
+def freeze_heap() -> None:
+    """Hide every object alive once the crawl is set up from the cyclic garbage collector.
+
+    Imports and set-up (Scrapy, Twisted, SQLAlchemy, the migration check) leave a large heap that
+    lives until the process exits; without this, every full collection during the crawl walks
+    it again. Connected to `spider_opened`, when every component has opened.
+    """
+    gc.freeze()
+
+
+def _read_settings(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(settings, dict):
+        raise ArchiverError(f"{path}: settings must be a JSON object")
+    return settings
+
+
+def crawl(
+    spider: str, arguments: dict[str, str], overrides: dict[str, Any], scrubber: SecretScrubber
+) -> tuple[Outcome, dict[str, Any]]:
+    """Run the crawl; returns its outcome and final stats."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from archiver.crawler.ledger import CrawlLedger
+    from archiver.process.spiders import check_spider
+
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    spidercls = check_spider(spider, arguments)
+    process = CrawlerProcess(settings)
+    scrub_handlers(scrubber)  # Scrapy's own handler (the log file) exists from here on
+    crawler = process.create_crawler(spidercls)
+    crawler.signals.connect(freeze_heap, signal=signals.spider_opened)
+    # A spider's custom settings may make Scrapy replace its handler when the crawl starts.
+    crawler.signals.connect(lambda: scrub_handlers(scrubber), signal=signals.spider_opened)
+    failures: list[BaseException] = []
+    process.crawl(crawler, **arguments).addErrback(lambda failure: failures.append(failure.value))
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if failures:
+        error = failures[0]
+        if isinstance(error, ArchiverError):
+            raise error
+        raise ArchiverError(f"the crawl could not start: {type(error).__name__}: {error}")
+    ledger = crawler.get_extension(CrawlLedger)
+    outcome = ledger.outcome() if ledger is not None else for_exit_code(EXIT_ERROR)
+    return outcome, stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m archiver.process.worker", description=__doc__)
+    parser.add_argument("spider")
+    parser.add_argument("--arg", action="append", default=[], help="spider argument KEY=VALUE")
+    parser.add_argument("--settings-file", type=Path, help="Scrapy settings as a JSON object")
+    parser.add_argument("--stats-file", type=Path, help="write the outcome and stats here")
+    options = parser.parse_args(argv)
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
+    stats: dict[str, Any] = {}
+    try:
+        overrides = _read_settings(options.settings_file)
+        known = [overrides.get("ARCHIVER_DATABASE_URL"), os.environ.get("ARCHIVER_DATABASE_URL")]
+        arguments = parse_pairs(options.arg, "spider argument")
+        outcome, stats = crawl(options.spider, arguments, overrides, SecretScrubber(known))
+    except ArchiverError as error:
+        message = scrub_secrets(str(error))
+        print(f"error: {message}", file=sys.stderr)
+        outcome = for_exit_code(error.exit_status, message)
+    if options.stats_file:
+        stats["archiver/outcome"] = outcome.message
+        report = {"state": "finished", "stats": stats, "outcome": outcome.as_dict()}
+        write_json_atomic(options.stats_file, report)
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
