@@ -1,5 +1,5 @@
 # make demo  - create .venv if needed, install, crawl the bundled demo site end to end
-# make test  - create .venv if needed, install, ruff check + format check + the test suite
+# make test  - create .venv if needed, install, ruff check + format check + import contracts + the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -25,6 +25,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

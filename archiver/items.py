@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -92,6 +93,26 @@ class ReleaseItem:
             credit=card.credit,
             fetched_at=fetched_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """An item validation refused, as the store keeps it (`invalid_items`)."""
+
+    source: str
+    url: str | None
+    reasons: tuple[str, ...]
+    raw: dict[str, Any]
+    page_url: str | None
+
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two refusals "the same card" (not the page: one card shows under facets).
+
+        `raw` is either the raw fields themselves or a quarantine record holding them under
+        "raw" (`archiver.quarantine.quarantine_record`).
+        """
+        fields = self.raw.get("raw", self.raw)
+        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
 
 
 #: Request meta a spider sets on a listing page request: `{"source", "facet", "page"}`. The WARC

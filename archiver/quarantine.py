@@ -2,15 +2,16 @@
 
 The validate pipeline refuses items without a usable URL, title or plausible date; they are
 never dropped silently. `quarantine_record` is the JSON form (the JSONL quarantine file, the
-`raw` column), `quarantined_item` the form the store keeps in `invalid_items`. Pure.
+`raw` column), `quarantined_item` the form the store keeps in `invalid_items`
+(`archiver.items.QuarantinedItem`). Pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from archiver.items import QuarantinedItem
 from archiver.jsonsafe import json_safe
 from archiver.normalize import item_fields
 
@@ -26,26 +27,6 @@ RAW_FIELDS = (
     "credit",
 )
 CLEAN_FIELDS = ("url", "title", "summary", "published_on", "type")
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantinedItem:
-    """An item validation refused, as the store keeps it (`invalid_items`)."""
-
-    source: str
-    url: str | None
-    reasons: tuple[str, ...]
-    raw: dict[str, Any]
-    page_url: str | None
-
-    def identity(self) -> tuple[Any, ...]:
-        """What makes two refusals "the same card" (not the page: one card shows under facets).
-
-        `raw` is either the raw fields themselves or a quarantine record holding them under
-        "raw" (`quarantine_record`).
-        """
-        fields = self.raw.get("raw", self.raw)
-        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
 
 
 def quarantine_record(item: Any, reasons: list[str], now: datetime) -> dict[str, Any]:

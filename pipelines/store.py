@@ -31,7 +31,8 @@ from archiver.crawler.run_record import RunRecord
 from archiver.db import write_transaction
 from archiver.db.runs import record_progress
 from archiver.db.store import ReleaseStore, StoreCounts
-from archiver.quarantine import QuarantinedItem, quarantined_item
+from archiver.items import QuarantinedItem
+from archiver.quarantine import quarantined_item
 from archiver.settings_catalog import setting
 from archiver.signals import item_quarantined
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from archiver.db.models import CrawlRun, InvalidItem, Release, ReleaseFacet, ReleaseVersion
 from archiver.db.store import StoreCounts
-from archiver.quarantine import QuarantinedItem
+from archiver.items import QuarantinedItem
 from tests.plugins.db import BatchWriter, open_test_run, release_item
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

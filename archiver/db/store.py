@@ -52,8 +52,8 @@ from sqlalchemy.sql.dml import Insert
 
 from archiver.db.models import UTCDateTime, utcnow
 from archiver.db.tables import FACETS, INVALID, RELEASES, VERSIONS
+from archiver.items import QuarantinedItem
 from archiver.normalize.hashing import content_hash
-from archiver.quarantine import QuarantinedItem
 
 #: Columns whose change makes a new version (plus the raw strings they were read from).
 CONTENT_COLUMNS = (

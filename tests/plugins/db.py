@@ -33,9 +33,8 @@ from archiver.db.runs import (
     record_progress,
 )
 from archiver.db.store import ReleaseStore, StoreCounts
-from archiver.items import ReleaseItem
+from archiver.items import QuarantinedItem, ReleaseItem
 from archiver.normalize.hashing import content_hash
-from archiver.quarantine import QuarantinedItem
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
