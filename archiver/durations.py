@@ -1,12 +1,13 @@
-"""Durations as operators type them (`90s`, `15m`, `6h`, `1d`, `1h30m`) and back.
+"""Durations (`90s`, `15m`, `6h`, `1d`, `1h30m`) and moments (`2026-11-29`) as operators type them.
 
-Pure and light on imports: the command line parses `--every` and `--jitter` with it before
-anything loads SQLAlchemy or APScheduler.
+Pure and light on imports: the command line parses `--every`, `--jitter`, `--since` with it
+before anything loads SQLAlchemy or APScheduler.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 from archiver.errors import ArgumentError
 
@@ -50,3 +51,29 @@ def format_duration(seconds: int) -> str:
         if count:
             out += f"{count}{unit}"
     return out
+
+
+def parse_moment(value: str) -> datetime:
+    """A moment in UTC: a date (`2026-11-29`, its midnight) or an ISO time (UTC when naive).
+
+    >>> parse_moment("2026-11-29")
+    datetime.datetime(2026, 11, 29, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_moment("2024-05-01T14:00:00+02:00")
+    datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_moment("yesterday")
+    Traceback (most recent call last):
+    ...
+    archiver.errors.ArgumentError: 'yesterday' is not a date (2026-11-29) or ISO time \
+(2026-11-29T12:00:00Z)
+    """
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            raise ArgumentError(
+                f"{value!r} is not a date (2026-11-29) or ISO time (2026-11-29T12:00:00Z)"
+            ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

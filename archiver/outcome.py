@@ -170,23 +170,11 @@ def _stopped_early(facts: CrawlFacts) -> str:
 
 
 def decide(facts: CrawlFacts) -> Outcome:
-    """The outcome a crawl's facts deserve (the rules are in the module docstring).
+    """The outcome a crawl's facts deserve (the rules are in the module docstring; every rule
+    has its row in tests/test_outcome.py).
 
     >>> decide(CrawlFacts("finished", listing_pages=3, cards=30)).message
     'ok'
-    >>> decide(CrawlFacts("finished", listing_pages=3)).exit_code
-    3
-    >>> decide(CrawlFacts("cancelled", cards=5)).status, decide(CrawlFacts("shutdown")).exit_code
-    ('interrupted', 4)
-    >>> decide(CrawlFacts("closespider_timeout", listing_pages=2, cards=20)).status
-    'finished'
-    >>> decide(CrawlFacts("closespider_errorcount", listing_pages=2, cards=20)).status
-    'failed'
-    >>> decide(CrawlFacts("finished", pages_not_modified=1)).message
-    'ok'
-    >>> missed = (MissedPage(3, "http://x/news/page/3/", "HTTP 500 after 4 tries"),)
-    >>> decide(CrawlFacts("finished", listing_pages=2, cards=20, missed=missed)).message
-    'partial: 1 listing page could not be read: page 3 (HTTP 500 after 4 tries)'
     """
     health = assess(
         facts.listing_pages, facts.pages_without_cards, facts.cards, facts.previous_cards_per_page

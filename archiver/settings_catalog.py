@@ -254,3 +254,25 @@ def closest_name(name: str, known: Iterable[str]) -> str | None:
     """
     matches = difflib.get_close_matches(name.upper(), list(known), n=1, cutoff=0.75)
     return matches[0] if matches else None
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int) and value >= MB and value % MB == 0:
+        return f"{value // MB} MB"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """The settings as the Markdown table of docs/settings.md (a test keeps them equal)."""
+    lines = ["| setting | area | default | meaning |", "|---|---|---|---|"]
+    for spec in SETTINGS:
+        lines.append(f"| `{spec.name}` | {spec.area} | `{_shown(spec.default)}` | {spec.meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m archiver.settings_catalog: the table for docs/settings.md
+    print(markdown_table())

@@ -124,8 +124,19 @@ def test_past_the_last_page_is_a_404(demo_server, crawl) -> None:
     assert result.items == []
 
 
-def test_types_and_layout_counts_are_plausible(demo_server, crawl) -> None:
-    result = crawl(demo_server, country="syria")
-    labels = Counter(item["type_raw"] for item in result.items)
-    assert labels["Sheet of paper Report"] >= 1
-    assert labels[""] >= 1  # cards without a label exist on the site
+@pytest.mark.parametrize("layout", ["current", "previous"])
+def test_type_labels_and_layouts_are_exactly_the_sites(
+    layout: str, dataset: Dataset, crawl
+) -> None:
+    """Every card's label as the page reads it (icon text included), counted per layout."""
+    releases = [release for page in dataset.pages(SYRIA) for release in page]
+    expected = Counter(
+        ("Sheet of paper " if release.icon else "") + release.label if release.label else ""
+        for release in releases
+    )
+    assert expected["Sheet of paper Report"] >= 1 and expected[""] >= 1  # the dataset's quirks
+    with DemoServer(render_site(dataset, layout)) as server:
+        result = crawl(server, country="syria")
+    assert Counter(item["type_raw"] for item in result.items) == expected
+    assert Counter(item["layout"] for item in result.items) == {layout: len(releases)}
+    assert result.stat(f"archiver/layout/{layout}") == 7  # pages read with that layout

@@ -32,6 +32,14 @@ STATUS_STYLE = {
 }
 
 
+def exit_codes_epilog() -> str:
+    """The exit-status table (`archiver.outcome.EXIT_CODES`) for a command's --help."""
+    from archiver.outcome import EXIT_CODES
+
+    lines = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+    return f"\b\nExit status:\n{lines}"
+
+
 def styled_status(status: str) -> str:
     """A run status with its colour, as rich markup."""
     style = STATUS_STYLE.get(status, "")
@@ -47,6 +55,43 @@ def db_option(function: F) -> F:
         envvar="ARCHIVER_DATABASE_URL",
         help="Database URL (sqlite:///path.db or postgresql://user:pass@host/db)"
         " [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db].",
+    )(function)
+
+
+def spider_args_option(examples: str) -> Callable[[F], F]:
+    """The repeatable `-a KEY=VALUE` spider argument option (Scrapy's own spelling)."""
+    return click.option(
+        "-a",
+        "--arg",
+        "spider_args",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help=f"Spider argument, repeatable: {examples}.",
+    )
+
+
+def settings_option(purpose: str) -> Callable[[F], F]:
+    """The repeatable `-s NAME=VALUE` setting option (docs/settings.md lists them)."""
+    return click.option(
+        "-s",
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help=f"Scrapy/archiver setting {purpose}, repeatable; see docs/settings.md.",
+    )
+
+
+def layout_option(function: F) -> F:
+    """`--layout`: which markup generation of the bundled site to serve."""
+    from archiver.demo.render import LAYOUT_NAMES
+
+    return click.option(
+        "--layout",
+        type=click.Choice(LAYOUT_NAMES),
+        default="current",
+        show_default=True,
+        help="Which markup generation of the site to serve.",
     )(function)
 
 

@@ -9,7 +9,16 @@ import click
 from rich.live import Live
 from rich.text import Text
 
-from archiver.cli.common import console, data_dir_option, db_option, err_console, stats_table
+from archiver.cli.common import (
+    console,
+    data_dir_option,
+    db_option,
+    err_console,
+    exit_codes_epilog,
+    settings_option,
+    spider_args_option,
+    stats_table,
+)
 from archiver.config import mask_url, parse_pairs
 from archiver.outcome import EXIT_OK
 from archiver.process.crawl import CrawlJob, crawl_job
@@ -25,25 +34,13 @@ def _progress_line(stats: dict[str, Any]) -> Text:
     )
 
 
-@click.command("crawl")
+@click.command("crawl", epilog=exit_codes_epilog())
 @click.argument("spider")
-@click.option(
-    "-a",
-    "--arg",
-    "spider_args",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Spider argument, repeatable: country=syria, issue=death-penalty, "
-    "start_page=3, max_pages=2, base_url=http://127.0.0.1:8000.",
+@spider_args_option(
+    "country=syria, issue=death-penalty, start_page=3, max_pages=2,"
+    " base_url=http://127.0.0.1:8000, incremental=off"
 )
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Scrapy/archiver setting for this run, repeatable (e.g. -s DOWNLOAD_DELAY=2).",
-)
+@settings_option("for this run (e.g. -s DOWNLOAD_DELAY=2)")
 @click.option(
     "-o",
     "--output",
@@ -91,10 +88,8 @@ def crawl_command(
       archiver crawl amnestyusa -a issue=death-penalty -a max_pages=3 -o dp.jsonl
 
     The crawl runs in its own process (so this command can be called again and again, from a
-    script or a scheduler); its log goes to data/logs/. Exit status: 0 the crawl went well,
-    1 it failed, 2 bad arguments, 3 pages answered but no item could be parsed (the site's
-    markup changed), 4 interrupted, 5 partial (some listing pages could not be read), 6 the
-    filter value matched nothing.
+    script or a scheduler); its log goes to data/logs/. The exit status says how it ended
+    (below).
 
     A listing the archive already holds is crawled incrementally: pagination stops after the
     first page with nothing new or edited (`--full` reads every page). Every listing page

@@ -107,6 +107,79 @@ def upgrade_command(db: str | None, revision: str) -> None:
         console.print(f"{mask_url(url)}: upgraded from {before or 'empty'} to {target}")
 
 
+Column = tuple[str, str, Callable[[Any], str]]
+
+
+def _run_columns(runs: list[Any]) -> list[Column]:
+    """The columns of `archiver runs`: only those that say something, so the table fits."""
+    columns: list[Column] = [("run", "right", lambda run: str(run.id))]
+    if len({run.spider for run in runs}) > 1:
+        columns.append(("spider", "left", lambda run: run.spider))
+    columns += [
+        ("started", "left", lambda run: _when(run.started_at)),
+        ("took", "right", lambda run: _duration(run.started_at, run.finished_at)),
+        ("status", "left", _status),
+    ]
+    if any(getattr(run, "health", None) for run in runs):
+        columns.append(
+            ("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")
+        )
+    columns += [
+        ("pages", "right", lambda run: str(run.pages)),
+        ("seen", "right", lambda run: str(run.items_seen)),
+        ("new", "right", lambda run: str(run.items_new)),
+        ("upd", "right", lambda run: str(run.items_updated)),
+        ("same", "right", lambda run: str(run.items_unchanged)),
+    ]
+    # Refusals, errors and unusual reasons are what to look into: shown when any run has some,
+    # so the common table fits an 80-column terminal.
+    if any(run.items_invalid for run in runs):
+        columns.append(("inv", "right", lambda run: str(run.items_invalid)))
+    if any(run.errors for run in runs):
+        columns.append(("err", "right", lambda run: str(run.errors)))
+    if any(run.trigger != "manual" for run in runs):
+        columns.append(("trigger", "left", lambda run: run.trigger))
+    # Last: the filters, long and cut with "…" to the room the terminal leaves (the counts stay
+    # on screen), then the reason, which wraps.
+    if any(_arguments(run) for run in runs):
+        columns.append(("arguments", "left", _arguments))
+    if any(_reason(run) for run in runs):
+        columns.append(("reason", "left", _reason))
+    return columns
+
+
+def _runs_table(runs: list[Any], *, title: str, width: int) -> Table:
+    """The runs as a table `width` columns wide, counts and dates never cut."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=0,
+    )
+    columns = _run_columns(runs)
+    rows = [[cell(run) for _, _, cell in columns] for run in runs]
+    natural = _natural_widths([name for name, _, _ in columns], rows)
+    # Columns are one space apart (the box's column separator, no padding).
+    room = width - sum(size + 1 for name, size in natural.items() if name != "arguments")
+    arguments_width = max(4, min(40, room))
+    for name, justify, _ in columns:
+        # Every other column keeps its full width: a date cut to "2026-11-2…", a duration to
+        # "0m0…" or a status to "fini" would say nothing.
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != "reason",
+            min_width=min(natural[name], arguments_width) if name == "arguments" else natural[name],
+            max_width=arguments_width if name == "arguments" else None,
+            overflow="fold" if name == "reason" else "ellipsis",
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 @click.command("runs")
 @db_option
 @click.option(
@@ -128,72 +201,9 @@ def runs_command(db: str | None, limit: int, spider: str | None) -> None:
 
     with archive(db) as (url, engine), engine.connect() as connection:
         runs = list_runs(connection, limit=limit, spider=spider)
-    # Columns only when they say something, so the table fits a terminal.
-    show_trigger = any(run.trigger != "manual" for run in runs)
-    show_arguments = any(_arguments(run) for run in runs)
     spiders = {run.spider for run in runs}
     only = f"{next(iter(spiders))} runs" if len(spiders) == 1 else "Crawl runs"
-    table = Table(
-        title=f"{only} in {mask_url(url)} (UTC)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=0,
-    )
-    columns: list[tuple[str, str, Callable[[Any], str]]] = [
-        ("run", "right", lambda run: str(run.id)),
-    ]
-    if len(spiders) > 1:
-        columns.append(("spider", "left", lambda run: run.spider))
-    columns += [
-        ("started", "left", lambda run: _when(run.started_at)),
-        ("took", "right", lambda run: _duration(run.started_at, run.finished_at)),
-        ("status", "left", _status),
-    ]
-    if any(getattr(run, "health", None) for run in runs):
-        columns.append(
-            ("health", "left", lambda run: f"[red]{run.health}[/red]" if run.health else "")
-        )
-    columns += [
-        ("pages", "right", lambda run: str(run.pages)),
-        ("seen", "right", lambda run: str(run.items_seen)),
-        ("new", "right", lambda run: str(run.items_new)),
-        ("upd", "right", lambda run: str(run.items_updated)),
-        ("same", "right", lambda run: str(run.items_unchanged)),
-    ]
-    # Refusals, errors and unusual finish reasons are what to look into: shown when any run has
-    # some, so the common table fits an 80-column terminal.
-    if any(run.items_invalid for run in runs):
-        columns.append(("inv", "right", lambda run: str(run.items_invalid)))
-    if any(run.errors for run in runs):
-        columns.append(("err", "right", lambda run: str(run.errors)))
-    if show_trigger:
-        columns.append(("trigger", "left", lambda run: run.trigger))
-    # Last: the filters, long and cut with "…" to the room the terminal leaves (the counts stay
-    # on screen), then the finish reason, which wraps.
-    if show_arguments:
-        columns.append(("arguments", "left", _arguments))
-    if any(_reason(run) for run in runs):
-        columns.append(("reason", "left", _reason))
-    rows = [[cell(run) for _, _, cell in columns] for run in runs]
-    natural = _natural_widths([name for name, _, _ in columns], rows)
-    # Columns are one space apart (the box's column separator, no padding).
-    room = console.width - sum(width + 1 for name, width in natural.items() if name != "arguments")
-    arguments_width = max(4, min(40, room))
-    for name, justify, _ in columns:
-        # Every other column keeps its full width: a date cut to "2026-11-2…", a duration to
-        # "0m0…" or a status to "fini" would say nothing.
-        table.add_column(
-            name,
-            justify=justify,  # type: ignore[arg-type]
-            no_wrap=name != "reason",
-            min_width=min(natural[name], arguments_width) if name == "arguments" else natural[name],
-            max_width=arguments_width if name == "arguments" else None,
-            overflow="fold" if name == "reason" else "ellipsis",
-        )
-    for row in rows:
-        table.add_row(*row)
+    table = _runs_table(runs, title=f"{only} in {mask_url(url)} (UTC)", width=console.width)
     console.print(table)
     if not runs:
         console.print("no runs yet: try `archiver demo` or `archiver crawl amnestyusa`")

@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from archiver.cli.common import console, data_dir_option, err_console
+from archiver.cli.common import console, data_dir_option, err_console, layout_option
 from archiver.config import mask_url
-from archiver.demo.render import LAYOUT_NAMES
 from archiver.process.crawl import CrawlResult
 
 
@@ -22,13 +21,7 @@ from archiver.process.crawl import CrawlResult
     help="Database to store into [default: sqlite:///<data-dir>/archive.db].",
 )
 @data_dir_option("")
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUT_NAMES),
-    default="current",
-    show_default=True,
-    help="Which markup generation of the site to serve.",
-)
+@layout_option
 def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None:
     """Crawl the bundled copy of the site end to end and show what was archived.
 
@@ -86,13 +79,7 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
     show_default=True,
     help="Port on 127.0.0.1 (0 picks a free one).",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUT_NAMES),
-    default="current",
-    show_default=True,
-    help="Which markup generation of the site to serve.",
-)
+@layout_option
 @click.option(
     "--delay",
     type=click.FloatRange(0),

@@ -8,10 +8,12 @@ exit status 1 (2 for options click itself refuses).
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from archiver.cli.common import console, err_console
+from archiver.cli.common import console, db_option, err_console
 from archiver.config import database_url
 from archiver.normalize.types import OTHER, VOCABULARY
 
@@ -36,14 +38,7 @@ PROGRESS_MIN_ROWS = 50_000
     help="File to write, or - for standard output (data only, no manifest) [default:"
     " data/exports/<source>_<filters>_<UTC time>.<format>]. Example: --out syria.csv",
 )
-@click.option(
-    "--db",
-    "db",
-    metavar="URL",
-    envvar="ARCHIVER_DATABASE_URL",
-    help="Archive to read [default: $ARCHIVER_DATABASE_URL, else sqlite:///data/archive.db]."
-    " Example: --db postgresql://archiver@db.example/news",
-)
+@db_option
 @click.option(
     "--source",
     "sources",
@@ -193,8 +188,12 @@ def export_command(
             progress=None if to_stdout else progress,
         )
 
-    if result.path is None:
-        return
+    if result.path is not None:
+        _report(result)
+
+
+def _report(result: Any) -> None:
+    """The closing summary of an export to a file."""
     span = (
         f", published {result.first_published} … {result.last_published}"
         if result.first_published

@@ -7,26 +7,27 @@ from typing import Any
 
 import click
 
-from archiver.cli.common import console, data_dir_option, db_option, err_console, stats_table
+from archiver.cli.common import (
+    console,
+    data_dir_option,
+    db_option,
+    err_console,
+    exit_codes_epilog,
+    settings_option,
+    stats_table,
+)
 from archiver.config import mask_url, parse_pairs
 from archiver.outcome import EXIT_OK
 
 
-@click.command("reparse")
+@click.command("reparse", epilog=exit_codes_epilog())
 @click.option("--run", "run_id", type=int, metavar="ID", help="Reparse the pages this run fetched.")
 @click.option(
     "--since",
     metavar="DATE",
     help="Reparse every page fetched since this date (2026-11-29) or ISO time, UTC.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Setting for this run, repeatable (e.g. -s ARCHIVER_EXTRACT_LAYOUTS=my.module.LAYOUTS).",
-)
+@settings_option("for this run (e.g. -s ARCHIVER_EXTRACT_LAYOUTS=my.module.LAYOUTS)")
 @db_option
 @data_dir_option(" holding warc/ and logs/")
 def reparse_command(
@@ -44,8 +45,8 @@ def reparse_command(
       archiver reparse --since 2026-11-01
 
     Items go through the same pipelines as a crawl and are stored in a new run (trigger
-    `reparse`); an archived page never overwrites newer values. Exit status as for
-    `archiver crawl` (3 when the archived pages still yield no item).
+    `reparse`); an archived page never overwrites newer values. The exit status is the
+    crawl's (below): 3 when the archived pages still yield no item.
     """
     from archiver.process.reparse import run_reparse
 

@@ -23,6 +23,9 @@ from archiver.cli.common import (
     data_dir_option,
     db_option,
     err_console,
+    exit_codes_epilog,
+    settings_option,
+    spider_args_option,
     stats_table,
     styled_status,
 )
@@ -73,22 +76,8 @@ def schedule_group() -> None:
 @schedule_group.command("add")
 @click.argument("name")
 @click.option("--spider", required=True, help="Spider to run (e.g. amnestyusa).")
-@click.option(
-    "-a",
-    "--arg",
-    "spider_args",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Spider argument, repeatable (country=syria, issue=death-penalty, max_pages=3).",
-)
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Scrapy/archiver setting for this schedule's runs, repeatable (-s DOWNLOAD_DELAY=2).",
-)
+@spider_args_option("country=syria, issue=death-penalty, max_pages=3")
+@settings_option("for this schedule's runs (e.g. -s DOWNLOAD_DELAY=2)")
 @click.option("--every", metavar="DURATION", help="Run every DURATION: 90s, 15m, 6h, 1d, 1h30m.")
 @click.option("--cron", metavar="EXPR", help='Run on a crontab expression: "0 */6 * * *".')
 @click.option(
@@ -266,7 +255,7 @@ def remove_command(name: str, db: str | None) -> None:
     console.print(f"schedule {name} removed")
 
 
-@schedule_group.command("run")
+@schedule_group.command("run", epilog=exit_codes_epilog())
 @click.argument("name")
 @db_option
 @data_dir_option(" for the run's log")
@@ -278,8 +267,7 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
     Example:
       archiver schedule run syria
 
-    Refused while a run of the same schedule is going. Exit status as for `archiver crawl`:
-    0 ok, 3 when pages answered but no item could be parsed (the site changed), 4 interrupted.
+    Refused while a run of the same schedule is going. The exit status is the crawl's (below).
     """
     from archiver.db.schedules import get_schedule
     from archiver.scheduler.runner import run_schedule

@@ -64,21 +64,16 @@ def open_run(
     now: datetime | None = None,
 ) -> int:
     """Insert a `running` row for this process and return its id."""
-    now = now or utcnow()
-    return connection.execute(
-        insert(RUNS)
-        .values(
-            spider=spider,
-            arguments=dict(arguments or {}),
-            trigger=trigger,
-            status="running",
-            started_at=now,
-            updated_at=now,
-            pid=os.getpid() if pid is None else pid,
-            hostname=socket.gethostname() if hostname is None else hostname,
-        )
-        .returning(RUNS.c.id)
-    ).scalar_one()
+    return _insert_run(
+        connection,
+        spider=spider,
+        arguments=arguments,
+        trigger=trigger,
+        status="running",
+        now=now,
+        pid=os.getpid() if pid is None else pid,
+        hostname=hostname,
+    )
 
 
 def insert_closed_run(
@@ -94,20 +89,44 @@ def insert_closed_run(
 ) -> int:
     """A row opened and closed at once: a scheduled fire that was skipped, or a crawl process
     that ended before it could open its own row."""
+    return _insert_run(
+        connection,
+        spider=spider,
+        arguments=arguments,
+        trigger=trigger,
+        status=status,
+        now=now,
+        finish_reason=reason[:REASON_LENGTH],
+        stats=stats,
+        closed=True,
+    )
+
+
+def _insert_run(
+    connection: Connection,
+    *,
+    spider: str,
+    arguments: Mapping[str, Any] | None,
+    trigger: str,
+    status: str,
+    now: datetime | None,
+    hostname: str | None = None,
+    closed: bool = False,
+    **values: Any,
+) -> int:
     now = now or utcnow()
     return connection.execute(
         insert(RUNS)
         .values(
             spider=spider,
-            arguments=dict(arguments),
+            arguments=dict(arguments or {}),
             trigger=trigger,
             status=status,
             started_at=now,
             updated_at=now,
-            finished_at=now,
-            hostname=socket.gethostname(),
-            finish_reason=reason[:REASON_LENGTH],
-            stats=stats,
+            finished_at=now if closed else None,
+            hostname=socket.gethostname() if hostname is None else hostname,
+            **values,
         )
         .returning(RUNS.c.id)
     ).scalar_one()

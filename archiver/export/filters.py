@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from archiver.durations import parse_moment
 from archiver.errors import ArgumentError, ExportError
 from archiver.sites import FILTER_KEYS, SOURCES, check_slug
 
@@ -133,19 +134,12 @@ nor a date (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)
     if text.isdigit():
         return int(text)
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", text):
-            moment = datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return moment.astimezone(UTC)
-    except ValueError:
-        pass
-    raise ExportError(
-        f"--seen-since {value!r} is neither a run id (e.g. 42) nor a date"
-        " (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)"
-    )
+        return parse_moment(text)
+    except ArgumentError:
+        raise ExportError(
+            f"--seen-since {value!r} is neither a run id (e.g. 42) nor a date"
+            " (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)"
+        ) from None
 
 
 def iso_utc(moment: datetime) -> str:

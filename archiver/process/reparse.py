@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from archiver.config import database_url
 from archiver.db import open_archive
 from archiver.db.pages import archived_pages
 from archiver.db.runs import get_run
+from archiver.durations import parse_moment
 from archiver.errors import ArgumentError
 from archiver.process.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
 
@@ -36,28 +37,6 @@ REPARSE_SETTINGS: dict[str, Any] = {
 }
 
 
-def parse_since(value: str) -> datetime:
-    """A `since` argument: `2026-11-29` (midnight UTC) or an ISO time (UTC when naive).
-
-    >>> parse_since("2026-11-29")
-    datetime.datetime(2026, 11, 29, 0, 0, tzinfo=datetime.timezone.utc)
-    >>> parse_since("yesterday")
-    Traceback (most recent call last):
-    ...
-    archiver.errors.ArgumentError: since must be a date (2026-11-29) or ISO time, not 'yesterday'
-    """
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
-        except ValueError:
-            raise ArgumentError(
-                f"since must be a date (2026-11-29) or ISO time, not {value!r}"
-            ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def check_selection(run: object = None, since: object = None) -> tuple[int | None, datetime | None]:
     """The checked selection: exactly one of a run id and a start time."""
     if (run in (None, "")) == (since in (None, "")):
@@ -67,7 +46,10 @@ def check_selection(run: object = None, since: object = None) -> tuple[int | Non
             return int(str(run)), None
         except ValueError:
             raise ArgumentError(f"run must be a run id, not {run!r}") from None
-    return None, parse_since(str(since))
+    try:
+        return None, parse_moment(str(since))
+    except ArgumentError as error:
+        raise ArgumentError(f"--since {error}") from None
 
 
 def write_selection(

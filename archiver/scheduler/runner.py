@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from archiver.config import data_dir as resolve_data_dir
 from archiver.db import write_transaction
@@ -93,14 +93,25 @@ def running_run(engine: Engine, trigger: str) -> int | None:
 def record_skipped(engine: Engine, spec: ScheduleSpec, reason: str) -> int:
     """A `skipped` row for a fire that did not start a crawl."""
     with write_transaction(engine) as connection:
-        return insert_closed_run(
-            connection,
-            spider=spec.spider,
-            arguments=spec.arguments,
-            trigger=spec.name,
-            status="skipped",
-            reason=reason,
-        )
+        return _closed_row(connection, spec, "skipped", reason)
+
+
+def _closed_row(
+    connection: Connection,
+    spec: ScheduleSpec,
+    status: str,
+    reason: str,
+    stats: dict[str, Any] | None = None,
+) -> int:
+    return insert_closed_run(
+        connection,
+        spider=spec.spider,
+        arguments=spec.arguments,
+        trigger=spec.name,
+        status=status,
+        reason=reason,
+        stats=stats,
+    )
 
 
 def settle_run(
@@ -123,14 +134,8 @@ def settle_run(
             # Killed before its stats said which row it opened: the row carries the child's pid.
             run_id = run_of_process(connection, pid, spec.name)
         if not isinstance(run_id, int):
-            run_id = insert_closed_run(
-                connection,
-                spider=spec.spider,
-                arguments=spec.arguments,
-                trigger=spec.name,
-                status=outcome.status,
-                reason=outcome.message,
-                stats=result.stats or None,
+            run_id = _closed_row(
+                connection, spec, outcome.status, outcome.message, result.stats or None
             )
         elif interrupted_because:
             set_outcome(
