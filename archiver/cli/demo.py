@@ -9,6 +9,7 @@ from rich.table import Table
 
 from archiver.cli.common import console, data_dir_option, err_console, layout_option
 from archiver.config import mask_url
+from archiver.demo.faults import KINDS, SPEC_HELP, FaultPlan, parse_fault_spec
 from archiver.process.crawl import CrawlResult
 
 
@@ -71,6 +72,20 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
         raise SystemExit(1)
 
 
+def _fault_plan(ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]) -> FaultPlan:
+    """The --fault specs as one FaultPlan; a bad spec (or two for one page) is a usage error."""
+    plan = FaultPlan()
+    for spec in specs:
+        try:
+            path, fault = parse_fault_spec(spec)
+        except ValueError as error:
+            raise click.BadParameter(f"{spec!r}: {error}", ctx, param) from None
+        if path in plan:
+            raise click.BadParameter(f"{spec!r}: {path} already has a fault", ctx, param)
+        plan.add(path, fault)
+    return plan
+
+
 @click.command("serve-demo")
 @click.option(
     "--port",
@@ -87,21 +102,41 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
     show_default=True,
     help="Seconds to wait before each answer (to try a slow site).",
 )
+@click.option(
+    "--fault",
+    "faults",
+    metavar="SPEC",
+    multiple=True,
+    callback=_fault_plan,
+    help=f"Make a page misbehave (repeatable; examples below). {SPEC_HELP} "
+    f"Kinds: {', '.join(KINDS)}.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
-def serve_demo_command(port: int, layout: str, delay: float, verbose: bool) -> None:
+def serve_demo_command(
+    port: int, layout: str, delay: float, faults: FaultPlan, verbose: bool
+) -> None:
     """Serve the bundled copy of amnestyusa.org's newsroom on 127.0.0.1 until Ctrl-C.
 
     Crawl it from another terminal with the base_url it prints, for example
     `archiver crawl amnestyusa -a country=syria -a base_url=http://127.0.0.1:PORT`
     (add `-s DOWNLOAD_DELAY=0` to skip the polite delay on your own machine).
+    With --fault, chosen pages fail the way a broken production server does (5xx, hangs,
+    resets, truncated or garbled bodies...), for ever or for the first `times` tries:
+
+    \b
+      --fault 'page=3,query=country=syria,kind=status,status=503,times=2'
+      --fault 'page=2,query=country=russian-federation,ukraine,kind=truncate'
+      --fault 'page=5,kind=hang,seconds=60' --fault 'path=/robots.txt,kind=reset'
     """
     from archiver.demo.server import DemoServer
 
     try:
-        server = DemoServer(layout=layout, port=port, delay=delay, verbose=verbose)
+        server = DemoServer(layout=layout, port=port, delay=delay, verbose=verbose, faults=faults)
     except OSError as error:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
     console.print(f"serving the {layout} layout at [bold]{server.base_url}[/bold] (Ctrl-C stops)")
+    for path, fault in faults.items():
+        console.print(f"  fault: {path} answers {fault.describe()}", markup=False, soft_wrap=True)
     console.print(
         f"  try: archiver crawl amnestyusa -a country=syria -a base_url={server.base_url}"
         " -s DOWNLOAD_DELAY=0"
