@@ -12,7 +12,7 @@ listing page, served from memory by its own process on 127.0.0.1) is crawled, al
   WARC page archive, conditional requests, status file), into a fresh SQLite file, its numbers
   read from `--stats-file`;
 
-with the same speed-deciding settings (`bare_spider.CRAWL_SETTINGS`, given to the archiver as
+with the same speed-deciding settings (`crawlsettings.CRAWL_SETTINGS`, given to the archiver as
 `-s NAME=VALUE`). Each crawl is its own process: `os.wait4` gives its peak RSS (for the
 archiver, the larger of the command and the crawl process it waits for, i.e. the crawl's),
 `crawlclock.py` the crawl's own CPU time. Rates use Scrapy's `elapsed_time_seconds` (spider
@@ -44,7 +44,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bare_spider import CRAWL_SETTINGS  # noqa: E402
+from crawlsettings import CRAWL_SETTINGS  # noqa: E402
 
 from archiver.settings import EXTENSIONS as ARCHIVER_EXTENSIONS  # noqa: E402
 
