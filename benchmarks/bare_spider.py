@@ -6,8 +6,8 @@
 It reads the same listing the archiver's spider reads, with the same `extract_listing`, follows
 the same next-page links, and yields each card as a plain dict into a JSONL feed: what a user
 would write without the archiver. No item pipelines, no extensions of ours, a clean `Settings`
-(not `archiver.settings`). `CRAWL_SETTINGS` are the settings that decide speed; the benchmark
-gives the archiver's crawl exactly the same, so only the archiver's own work differs.
+(not `archiver.settings`). `crawlsettings.CRAWL_SETTINGS` are the settings that decide speed;
+the benchmark gives the archiver's crawl exactly the same, so only the archiver's own work differs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from crawlsettings import CRAWL_SETTINGS  # benchmarks/ (this script's folder)
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 from scrapy.settings import Settings
@@ -28,23 +29,6 @@ from scrapy.settings import Settings
 from archiver.extract import extract_listing
 from archiver.items import RawCard
 from archiver.sites import parse_listing_args
-
-# Settings that decide a crawl's speed, given to both crawls. Robots.txt is obeyed in both (one
-# extra request each); the archiver's polite delays and AutoThrottle are off, as for any local site.
-CRAWL_SETTINGS: dict[str, Any] = {
-    "CONCURRENT_REQUESTS": 8,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "ROBOTSTXT_OBEY": True,
-    "COOKIES_ENABLED": False,
-    "TELNETCONSOLE_ENABLED": False,
-    "RETRY_TIMES": 3,
-    "DOWNLOAD_TIMEOUT": 30,
-    "LOG_LEVEL": "INFO",
-    # The crawl's own CPU time as a stat (benchmarks/crawlclock.py); needs benchmarks/ on the path.
-    "EXTENSIONS": {"crawlclock.CrawlClock": 0},
-}
 
 CARD_FIELDS = tuple(f.name for f in fields(RawCard))
 

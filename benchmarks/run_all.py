@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--only crawl] [--strict]
 
 Each benchmark runs as its own process (so none inherits another's memory or imports) and
-prints what it likes; its output is passed through as it comes. The summary comes from one line
-each benchmark prints last, the protocol:
+prints what it likes; its output is passed through as it comes. The summary comes from the lines
+in this form a benchmark prints (usually one, last; each line is a row of the summary), the
+protocol:
 
     BENCH-RESULT {"name": "crawl", "metric": "archiver pages/s vs bare Scrapy", "value": 93.1,
                   "baseline": 101.2, "ratio": 0.92, "target": 0.85, "passed": true}
@@ -12,8 +13,10 @@ each benchmark prints last, the protocol:
 (one line of JSON after `BENCH-RESULT `). `value` is the measured figure, `baseline` what it is
 compared with, `ratio` = value / baseline with higher meaning better, `target` the least
 acceptable ratio, `passed` = ratio >= target; the comparison keys may be null for a benchmark
-without a baseline. `--quick` sets `ARCHIVER_BENCH_QUICK=1` for every benchmark: those that
-honour it run smoke-sized, the others run as usual (nothing breaks on an unknown flag).
+without a baseline. A target that is no ratio (seconds more than a baseline, say) is stated in
+`metric`, with `ratio` and `target` null and `passed` given by the benchmark. `--quick` sets
+`ARCHIVER_BENCH_QUICK=1` for every benchmark: those that honour it run smoke-sized, the others
+run as usual (nothing breaks on an unknown flag).
 
 Exit status: 1 when a benchmark crashed, timed out or printed a malformed BENCH-RESULT line
 (or, with `--strict`, missed its target); 0 otherwise. A benchmark that printed no BENCH-RESULT
@@ -93,6 +96,7 @@ def run_one(script: Path, env: dict[str, str], timeout: float) -> Outcome:
         code = process.wait()
     finally:
         timer.cancel()
+        process.stdout.close()
     seconds = time.monotonic() - started
     if code != 0:
         error = f"timed out after {timeout:.0f} s" if seconds >= timeout else f"exit {code}"

@@ -1,22 +1,37 @@
 """The benchmark harness: the summary protocol, and the benchmark site serving what the crawls need.
 
-The crawl benchmark itself is not run here (even `--quick` takes well over 20 s on two shared
+The crawl benchmark itself is not run here (even `--quick` takes well over 10 s on two shared
 cores); these tests guard what would make its numbers wrong without failing it: a site that
-serves the wrong pages, or a summary that misreads a benchmark's result line.
+serves the wrong pages, a baseline that does not read every card (or leans on the archiver's
+code), or a summary that misreads a benchmark's result lines. No timing is asserted.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from archiver.extract import extract_listing
-from benchmarks.bench_crawl import SiteServer, archiver_command
-from benchmarks.run_all import Outcome, format_table, parse_result, summary_rows
+from benchmarks.bench_crawl import (
+    BENCH_DIR,
+    KINDS,
+    TARGET_RATIO,
+    CrawlRun,
+    SiteServer,
+    archiver_command,
+    compare,
+    crawl_baseline,
+    report,
+    rounds_of,
+)
+from benchmarks.run_all import Outcome, format_table, parse_result, run_one, summary_rows
 from benchmarks.sitegen import scaled_dataset
 
 
@@ -105,3 +120,123 @@ def test_the_archiver_crawl_is_a_command_line_the_cli_accepts(tmp_path: Path) ->
     assert "crawlclock.CrawlClock" in json.loads(settings["EXTENSIONS"])
     assert "archiver.crawler.status.StatusFile" in json.loads(settings["EXTENSIONS"])
     assert context.params["stats_file"] == tmp_path / "s.json"
+
+
+def test_the_lean_baseline_imports_nothing_of_the_archiver() -> None:
+    """A refactor of the archiver must not move the lean baseline: none of its code may load
+    the archiver's (the modules of ours the lean crawl process imports, checked whole)."""
+    for name in ("lean_spider.py", "crawlsettings.py", "crawlclock.py"):
+        tree = ast.parse((BENCH_DIR / name).read_text())
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        ours = {"archiver", "spiders", "pipelines", "bare_spider", "sitegen", "bench_crawl"}
+        assert not {module.split(".")[0] for module in imported} & ours, name
+
+
+@pytest.mark.slow  # the site server and a Scrapy crawl, each in its own process
+def test_the_lean_spider_reads_every_card_of_a_small_site(tmp_path: Path) -> None:
+    releases = scaled_dataset(25).releases
+    by_path = {release.path: release for release in releases}
+    with SiteServer(releases=25) as site:
+        run = crawl_baseline("lean", site.url, tmp_path, 0, expected_items=25)
+    assert (run.kind, run.pages, run.items) == ("lean", 3, 25)
+    assert run.startup_seconds > 0 and run.wall_seconds > run.crawl_seconds
+    items = [json.loads(line) for line in (tmp_path / "lean-0.jsonl").read_text().splitlines()]
+    assert {urlsplit(item["url"]).path for item in items} == set(by_path)
+    for item in items:
+        release = by_path[urlsplit(item["url"]).path]
+        assert item["title"] == release.title.strip()
+        assert item["date"] == release.date_text.strip()
+        assert item["label"].endswith(release.label)
+        assert item["summary"][:20] == release.summary.strip()[:20]
+    # The pagination named the canonical host; every request stayed on the local one.
+    log = (tmp_path / "lean-0.log").read_text()
+    assert "amnestyusa.org/news" not in log and "Filtered offsite request" not in log
+
+
+def _run(
+    kind: str, pages_per_second: float, cpu_ms: float, wall: float, startup: float
+) -> CrawlRun:
+    pages = 100
+    return CrawlRun(
+        kind,
+        pages=pages,
+        items=10 * pages,
+        crawl_seconds=pages / pages_per_second,
+        crawl_cpu_seconds=cpu_ms * pages / 1000,
+        wall_seconds=wall,
+        startup_seconds=startup,
+        peak_rss_mb=100.0,
+    )
+
+
+def _three_rounds() -> list[CrawlRun]:
+    runs = []
+    for drift in (1.0, 0.5, 1.1):  # a machine getting busier, then quieter: ratios stay put
+        runs += [
+            _run("lean", 200 * drift, 5 / drift, 3.0, 1.0),
+            _run("bare", 100 * drift, 10 / drift, 4.0, 1.2),
+            _run("archiver", 90 * drift, 11 / drift, 8.0, 2.6),
+        ]
+    return runs
+
+
+def test_each_archiver_crawl_is_compared_with_the_baselines_of_its_own_round() -> None:
+    rounds = rounds_of(_three_rounds())
+    assert len(rounds) == 3 and set(rounds[0]) == set(KINDS)
+    lean = compare(rounds, "archiver", "lean")
+    assert lean.pages_ratio == pytest.approx(0.45) and lean.cpu_ratio == pytest.approx(5 / 11)
+    assert lean.wall == pytest.approx(8 / 3) and lean.startup_delta == pytest.approx(1.6)
+    assert not lean.per_page_passed
+    bare = compare(rounds, "archiver", "bare")
+    assert bare.pages_ratio == pytest.approx(0.9) and bare.per_page_passed
+    with pytest.raises(ValueError, match="rounds"):
+        rounds_of(_three_rounds()[1:])
+
+
+def test_the_lean_per_page_ratio_is_the_headline_and_every_result_line_parses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = report(_three_rounds(), server_rate=4000.0, pages=100, releases=1000)
+    printed = capsys.readouterr().out
+    assert "archiver vs lean" in printed and "archiver vs bare" in printed
+    results = [parse_result("BENCH-RESULT " + json.dumps(record)) for record in records]
+    assert [result["name"] for result in results] == [
+        "crawl",
+        "crawl-vs-bare",
+        "crawl-startup",
+        "crawl-wall",
+    ]
+    headline, versus_bare, startup, wall = results
+    assert "lean" in headline["metric"] and headline["target"] == TARGET_RATIO
+    assert headline["ratio"] == pytest.approx(0.45) and headline["passed"] is False
+    assert versus_bare["ratio"] == pytest.approx(0.9) and versus_bare["passed"] is True
+    # Start-up: 2.6 s against 1.0 s is 1.6 s more, over the 1.0 s allowed; no ratio.
+    assert (startup["value"], startup["baseline"], startup["passed"]) == (2.6, 1.0, False)
+    assert startup["ratio"] is None
+    assert wall["ratio"] == pytest.approx(3 / 8, abs=1e-3) and wall["passed"] is None
+    # Every record carries the protocol's keys (bench_results builds them all alike).
+    assert all(set(result) == set(results[0]) for result in results)
+
+
+def test_run_all_keeps_every_result_line_of_one_benchmark(tmp_path: Path) -> None:
+    script = tmp_path / "bench_two.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            print("some table")
+            print('BENCH-RESULT {"name": "a", "value": 9, "ratio": 0.9, "target": 0.85}')
+            print('BENCH-RESULT {"name": "b", "value": 3, "baseline": 1, "passed": false}')
+            """
+        )
+    )
+    outcome = run_one(script, {"PATH": "", "PYTHONPATH": ""}, timeout=60)
+    assert outcome.error == "" and [r["name"] for r in outcome.results] == ["a", "b"]
+    lines = format_table(summary_rows([outcome])).splitlines()
+    assert len(lines) == 2 + 2
+    assert lines[2].startswith("a ") and "pass" in lines[2] and ">= 0.85" in lines[2]
+    assert lines[3].startswith("b ") and "MISSED" in lines[3]
