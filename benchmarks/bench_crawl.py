@@ -239,8 +239,8 @@ def crawl_archiver(
 
 # What every kind of crawl imports, loaded once before the first round (not measured).
 WARM_UP_IMPORTS = (
-    "import scrapy.crawler, parsel, archiver.cli.crawl, archiver.crawl_worker, "
-    "spiders.amnestyusa, pipelines.store, archiver.warc"
+    "import scrapy.crawler, parsel, archiver.cli.crawl, archiver.process.worker, "
+    "spiders.amnestyusa, pipelines.store, archiver.crawler.warc"
 )
 
 
