@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -19,10 +20,19 @@ def test_every_command_has_help() -> None:
     runner = CliRunner()
     top = runner.invoke(main, ["--help"])
     assert top.exit_code == 0
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert command.help and len(command.help) > 40, f"{name} needs a real --help"
+    context = click.Context(main)
+    names = main.list_commands(context)
+    assert len(names) == 10 and all(name in top.output for name in names)
+    for name in names:
+        command = main.get_command(context, name)
+        assert command is not None, name
+        commands = [([name], command)]
+        if isinstance(command, click.Group):
+            commands += [([name, sub], command.commands[sub]) for sub in command.commands]
+        for path, each in commands:
+            result = runner.invoke(main, [*path, "--help"])
+            assert result.exit_code == 0, path
+            assert each.help and len(each.help) > 40, f"{' '.join(path)} needs a real --help"
 
 
 def test_the_command_line_starts_without_the_heavy_libraries() -> None:

@@ -8,6 +8,7 @@ by any layer) becomes one line on stderr and its exit status, here and only here
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -24,8 +25,34 @@ class UserError(click.ClickException):
         self.exit_code = error.exit_status
 
 
+#: Every command, in the order of `archiver --help`, by the module that defines it. A command's
+#: module is imported only when the command runs (or --help lists it): `archiver crawl` does not
+#: pay for the export's or the scheduler's imports.
+COMMANDS = {
+    "crawl": "archiver.cli.crawl:crawl_command",
+    "demo": "archiver.cli.demo:demo_command",
+    "serve-demo": "archiver.cli.demo:serve_demo_command",
+    "db": "archiver.cli.db:db_group",
+    "runs": "archiver.cli.db:runs_command",
+    "stats": "archiver.cli.db:stats_command",
+    "export": "archiver.cli.export:export_command",
+    "schedule": "archiver.cli.schedule:schedule_group",
+    "scheduler": "archiver.cli.schedule:scheduler_command",
+    "reparse": "archiver.cli.reparse:reparse_command",
+}
+
+
 class ArchiverGroup(click.Group):
-    """The command group; turns any ArchiverError into a one-line error."""
+    """The command group: commands loaded when used; any ArchiverError becomes one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, _, attribute = COMMANDS[cmd_name].partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,20 +73,3 @@ def main() -> None:
     database with its history, export snapshots, and run crawls on a schedule. Try `archiver demo`
     to see the whole chain against a bundled local copy of the site.
     """
-
-
-def _register() -> None:
-    # Imported here so that each module stays independent; order is the order in --help.
-    from archiver.cli import crawl as crawl_cmds
-    from archiver.cli import db as db_cmds
-    from archiver.cli import demo as demo_cmds
-    from archiver.cli import export as export_cmds
-    from archiver.cli import reparse as reparse_cmds
-    from archiver.cli import schedule as schedule_cmds
-
-    for module in (crawl_cmds, demo_cmds, db_cmds, export_cmds, schedule_cmds, reparse_cmds):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

@@ -114,7 +114,8 @@ def crawl_command(
         result = crawl_job(job, on_progress=lambda stats: live.update(_progress_line(stats)))
     if result.stats:
         console.print(stats_table(result.stats))
-    console.print(f"log: {result.log_path}  ({result.duration:.1f} s)")
+    if result.log_path is not None and result.log_path.exists():
+        console.print(f"log: {result.log_path}  ({result.duration:.1f} s)")
     if output is not None and result.returncode == EXIT_OK:
         console.print(f"items written to {output}")
     if result.returncode != EXIT_OK:
@@ -143,6 +144,3 @@ class _NoLive:
 
     def update(self, *args: object) -> None:
         return None
-
-
-COMMANDS = [crawl_command]

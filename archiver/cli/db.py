@@ -245,6 +245,3 @@ def stats_command(db: str | None, source: str | None, top: int) -> None:
         for label, count in rows:
             table.add_row(label, str(count))
         console.print(table)
-
-
-COMMANDS = [db_group, runs_command, stats_command]

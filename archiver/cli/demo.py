@@ -147,6 +147,3 @@ def serve_demo_command(
         pass
     finally:
         server.stop()
-
-
-COMMANDS = [demo_command, serve_demo_command]

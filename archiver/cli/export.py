@@ -210,6 +210,3 @@ def _report(result: Any) -> None:
     console.print(f"  manifest: {result.manifest_path}")
     if result.datapackage_path is not None:
         console.print(f"  data package: {result.datapackage_path}")
-
-
-COMMANDS = [export_command]

@@ -60,6 +60,3 @@ def reparse_command(
     if result.returncode != EXIT_OK:
         err_console.print(f"[red]reparse {result.outcome.status}[/red]: {result.message}")
         raise SystemExit(result.returncode)
-
-
-COMMANDS = [reparse_command]

@@ -392,6 +392,3 @@ def scheduler_command(
         # Database unreachable at start: one line; systemd restarts the service.
         raise database_error(error, options.db_url) from None
     raise SystemExit(status)
-
-
-COMMANDS = [schedule_group, scheduler_command]

@@ -1,7 +1,9 @@
 """Bring a database to the current schema with Alembic, safely from several processes at once.
 
-Every command calls `ensure_schema(url)` before touching the archive, so a fresh checkout (or a
-fresh PostgreSQL database) just works and an old archive is upgraded on first use. Migrations run
+`open_archive` calls `ensure_schema` before anything touches the archive, so a fresh checkout (or
+a fresh PostgreSQL database) just works and an old archive is upgraded on first use. Checking
+costs one query (`alembic_version` against `HEAD_REVISION`); Alembic itself, a quarter of a second
+of imports, is loaded only when there is something to upgrade. Migrations run
 inside one serialised write transaction (`archiver.db.engine.write_transaction`): when two crawls
 start on a fresh database together, the second waits, then finds the schema current and does
 nothing. On SQLite, foreign keys are switched off while migrating, because batch mode recreates
@@ -13,18 +15,20 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from archiver.config import mask_url
 from archiver.db.engine import make_engine, write_transaction
 from archiver.errors import SchemaError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: The newest migration (tests/test_db_migrations.py checks it is Alembic's head).
+HEAD_REVISION = "0003_incremental_warc"
 
 _ensured: set[str] = set()
 _ensured_lock = threading.Lock()
@@ -36,6 +40,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     With `connection`, Alembic runs on it (see migrations/env.py); without, on
     `archiver.config.database_url()`.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -45,6 +51,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The revision this version of the archiver expects."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise SchemaError("no migrations found in the archiver package")
@@ -53,6 +61,8 @@ def head_revision() -> str:
 
 def known_revision(revision: str) -> bool:
     """Whether `revision` is one of this archiver's migrations."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return revision in {rev.revision for rev in script.walk_revisions()}
 
@@ -60,7 +70,14 @@ def known_revision(revision: str) -> bool:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when it has never been migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return stored_revision(connection)
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """`alembic_version.version_num`, without loading Alembic (None: never migrated)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(url: str, revision: str = "head") -> str | None:
@@ -73,6 +90,9 @@ def upgrade(url: str, revision: str = "head") -> str | None:
 
 
 def _upgrade(engine: Engine, revision: str) -> str | None:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as probe:
         if sqlite:
@@ -108,6 +128,6 @@ def ensure_schema(engine: Engine) -> None:
     with _ensured_lock:
         if key in _ensured:
             return
-        if current_revision(engine) != head_revision():
+        if current_revision(engine) != HEAD_REVISION:
             _upgrade(engine, "head")
         _ensured.add(key)

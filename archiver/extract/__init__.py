@@ -8,6 +8,7 @@ class on a card does not break a field. The same functions re-parse archived pag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from parsel import Selector
 
@@ -37,13 +38,13 @@ def extract_listing(
     markup changed: callers must report it, not treat it as the end of the listing.
     """
     text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
-    selector = Selector(text=text, base_url=page_url)
-    best: tuple[Layout, list[Selector]] | None = None
+    root = Selector(text=text, base_url=page_url).root
+    best: tuple[Layout, list[Any]] | None = None
     for layout in layouts:
-        nodes = layout.card_nodes(selector)
+        nodes = layout.card_nodes(root)
         if nodes and (best is None or len(nodes) > len(best[1])):
             best = (layout, nodes)
-    listing = Listing(page_url=page_url, next_url=next_page_url(selector, page_url))
+    listing = Listing(page_url=page_url, next_url=next_page_url(root, page_url))
     if best is None:
         return listing
     layout, nodes = best

@@ -14,39 +14,56 @@ Where a field is missing on the card the raw value is "" (validation decides wha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import urljoin
 
-from parsel import Selector, SelectorList
+from lxml import etree
+from parsel.csstranslator import css2xpath
 from w3lib.url import safe_url_string
 
 from archiver.items import RawCard
 
-# Text nodes of an element, leaving out what sits inside a credit line (kept separately).
-_TEXT_OUTSIDE_CREDIT = (
+Node = Any  # an lxml element of the parsed page
+XPathFn = Callable[..., Any]
+
+# Compiled once: lxml's own XPath objects cost a few microseconds a call where a Selector query
+# (CSS translation, a new Selector per match) costs tens, and a page asks a hundred or more.
+_TEXT = etree.XPath(".//text()[not(ancestor::script)][not(ancestor::style)]", smart_strings=False)
+# Text of an element, leaving out what sits inside a credit line (kept separately).
+_TEXT_OUTSIDE_CREDIT = etree.XPath(
     ".//text()[not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' credit ')])]"
-    "[not(ancestor::script)][not(ancestor::style)]"
+    "[not(ancestor::script)][not(ancestor::style)]",
+    smart_strings=False,
 )
+_LABEL_PIECES = etree.XPath(".//text()[not(ancestor::script)] | .//img/@alt", smart_strings=False)
 
 
-def exact_text(node: Selector | SelectorList | None) -> str:
+@cache
+def compiled(css: str) -> XPathFn:
+    """A CSS selector (with parsel's `::text` and `::attr()`) as a compiled lxml XPath."""
+    return etree.XPath(css2xpath(css), smart_strings=False)
+
+
+def exact_text(node: Node | None) -> str:
     """All text of an element, exactly as on the page (no stripping, no collapsing)."""
     if node is None:
         return ""
-    return "".join(node.xpath(".//text()[not(ancestor::script)][not(ancestor::style)]").getall())
+    return "".join(_TEXT(node))
 
 
-def first(node: Selector, selectors: Sequence[str]) -> Selector | None:
+def first(node: Node, selectors: Sequence[str]) -> Node | None:
     """The first element matched by the first selector in `selectors` that matches anything."""
     for css in selectors:
-        found = node.css(css)
+        found = compiled(css)(node)
         if found:
             return found[0]
     return None
 
 
-def label_text(node: Selector | None) -> str:
+def label_text(node: Node | None) -> str:
     """A type label with its icon text, as a reader of the page hears it.
 
     Icons are `img[alt]` or visually hidden spans; both are read in document order and joined
@@ -54,20 +71,23 @@ def label_text(node: Selector | None) -> str:
     """
     if node is None:
         return ""
-    pieces = node.xpath(".//text()[not(ancestor::script)] | .//img/@alt").getall()
-    return " ".join(piece.strip() for piece in pieces if piece.strip())
+    return " ".join(piece.strip() for piece in _LABEL_PIECES(node) if piece.strip())
 
 
-def next_page_url(selector: Selector, page_url: str) -> str | None:
+NEXT_PAGE = (
+    "div.next a.next::attr(href)",
+    "a.next::attr(href)",
+    "a[rel~=next]::attr(href)",
+    "link[rel~=next]::attr(href)",
+)
+
+
+def next_page_url(root: Node, page_url: str) -> str | None:
     """The absolute URL of the next listing page, or None on the last page."""
-    for css in (
-        "div.next a.next::attr(href)",
-        "a.next::attr(href)",
-        "a[rel~=next]::attr(href)",
-        "link[rel~=next]::attr(href)",
-    ):
-        href = selector.css(css).get()
-        if href and href.strip():
+    for css in NEXT_PAGE:
+        found = compiled(css)(root)
+        href = str(found[0]) if found else ""
+        if href.strip():
             return safe_url_string(urljoin(page_url, href.strip()))
     return None
 
@@ -87,24 +107,17 @@ class Layout:
     caption: tuple[str, ...]
     credit: tuple[str, ...]
 
-    def card_nodes(self, selector: Selector) -> list[Selector]:
+    def card_nodes(self, root: Node) -> list[Node]:
         """The card elements of a page in document order (outermost only)."""
         for css in self.card:
-            nodes = [node for node in selector.css(css) if node.css("a[href]") or _is_link(node)]
+            nodes = [node for node in compiled(css)(root) if _is_link(node) or _has_link(node)]
             if nodes:
                 return nodes
         return []
 
-    def read_card(self, node: Selector, page_url: str, position: int) -> RawCard:
+    def read_card(self, node: Node, page_url: str, position: int) -> RawCard:
         """One card's raw strings. Never cleans: that is the normalisers' job."""
-        href = ""
-        for css in self.link:
-            if css == "" and _is_link(node):
-                href = node.attrib.get("href", "")
-            else:
-                href = node.css(css).get("") if css else ""
-            if href.strip():
-                break
+        href = self._href(node)
         summary = first(node, self.summary)
         caption = first(node, self.caption)
         image = first(node, self.image)
@@ -116,23 +129,46 @@ class Layout:
             summary_html=_inner_html(summary),
             date=exact_text(first(node, self.date)),
             label=label_text(first(node, self.label)),
-            image_alt=image.attrib.get("alt", "") if image is not None else "",
-            caption="".join(caption.xpath(_TEXT_OUTSIDE_CREDIT).getall()) if caption else "",
+            image_alt=image.get("alt", "") if image is not None else "",
+            caption="".join(_TEXT_OUTSIDE_CREDIT(caption)) if caption is not None else "",
             credit=exact_text(first(node, self.credit)),
             position=position,
             page_url=page_url,
             layout=self.name,
         )
 
+    def _href(self, node: Node) -> str:
+        href = ""
+        for css in self.link:
+            if css == "":
+                href = node.get("href", "") if _is_link(node) else ""
+            else:
+                found = compiled(css)(node)
+                href = str(found[0]) if found else ""
+            if href.strip():
+                break
+        return href
 
-def _is_link(node: Selector) -> bool:
-    return node.root.tag == "a" and bool(node.attrib.get("href"))
+
+_HAS_LINK = etree.XPath("boolean(descendant-or-self::a[@href])")
 
 
-def _inner_html(node: Selector | None) -> str:
+def _is_link(node: Node) -> bool:
+    return node.tag == "a" and bool(node.get("href"))
+
+
+def _has_link(node: Node) -> bool:
+    return bool(_HAS_LINK(node))
+
+
+def _inner_html(node: Node | None) -> str:
+    """The element's content as HTML, as on the page (its text, children and their tails)."""
     if node is None:
         return ""
-    return "".join(child for child in node.xpath("./node()").getall())
+    children = (
+        etree.tostring(child, method="html", encoding="unicode", with_tail=True) for child in node
+    )
+    return (node.text or "") + "".join(children)
 
 
 CURRENT = Layout(

@@ -255,10 +255,11 @@ class CrawlJob:
 def crawl_job(
     job: CrawlJob, on_progress: Callable[[dict[str, Any]], None] | None = None
 ) -> CrawlResult:
-    """Check the job, run its crawl in a child process, and write its stats file."""
-    from archiver.process.spiders import check_spider
+    """Check the job, run its crawl in a child process, and write its stats file.
 
-    check_spider(job.spider, job.arguments)
+    The spider and its arguments are checked by the crawl process before anything is fetched
+    (exit status 2, one `error:` line): checking them here too would load Scrapy twice.
+    """
     settings = dict(job.settings)
     if job.full:
         settings["ARCHIVER_INCREMENTAL"] = "off"
