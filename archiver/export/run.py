@@ -1,9 +1,9 @@
 """`export_releases`: one export from an archive to a file (or stdout) with its manifest.
 
-The whole export reads one consistent snapshot: a single connection, one read transaction
-(`REPEATABLE READ` on PostgreSQL, SQLite's WAL snapshot), so the count, the rows, the history
-and `archive_last_run_id` agree even while crawls keep writing. The file is written under a
-`.part` name and renamed when complete, so a crash never leaves a half file that looks whole.
+The whole export reads one consistent snapshot (`archiver.db.releases.read_snapshot`), so the
+count, the rows, the history and `archive_last_run_id` agree even while crawls keep writing.
+The file is written under a `.part` name and renamed when complete, so a crash never leaves a
+half file that looks whole.
 
 Exports only read: a database that does not exist, or holds no archive, is an error
 (`open_archive` without `create`), so a mistyped path never "succeeds" with zero rows.
@@ -27,9 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from archiver.config import data_dir as resolve_data_dir
 from archiver.config import mask_url
 from archiver.db import database_error, open_archive
+from archiver.db import releases as query
 from archiver.db.models import utcnow
 from archiver.errors import ExportError
-from archiver.export import query
 from archiver.export.datapackage import write_datapackage
 from archiver.export.filters import ExportFilters, iso_utc
 from archiver.export.manifest import (
@@ -95,18 +95,6 @@ def history_path_for(path: Path) -> Path:
     'x/syria.history.csv'
     """
     return path.with_name(path.stem + ".history.csv")
-
-
-@contextlib.contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
-    """One read-only transaction that every query of the export shares."""
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with connection.begin():
-            yield connection
 
 
 @contextlib.contextmanager
@@ -247,7 +235,7 @@ def _write_files(
     result = ExportResult(path=target, format=options.fmt, rows=0)
     parts: list[Path] = []
     try:
-        with _snapshot(engine) as connection:
+        with query.read_snapshot(engine) as connection:
             dialect = connection.dialect.name
             if isinstance(filters.seen_since, int) and not query.run_exists(
                 connection, filters.seen_since

@@ -1,11 +1,11 @@
 """CSV, JSON and JSON Lines writers: rows in, text out, one row at a time.
 
-Each writer takes rows as the export query yields them (see `archiver.export.query`) and turns
+Each writer takes rows as the export query yields them (`archiver.db.releases`) and turns
 them into the file's cells or records, so nothing is held back: memory does not grow with the
 number of rows. Values are formatted one way in every format: dates `YYYY-MM-DD`, times
 ISO 8601 UTC with `Z`, booleans `true`/`false`, a missing value empty (CSV) or `null` (JSON).
 
-Dates and times arrive as text the database formatted (see `archiver.export.query`).
+Dates and times arrive as text the database formatted (`archiver.db.releases`).
 
 CSV follows RFC 4180 (comma, double quotes doubled, fields with commas, quotes or line breaks
 quoted). A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
@@ -66,7 +66,7 @@ def facet_list(aggregated: str | None) -> list[str]:
 
 
 def release_cells(row: Sequence[Any]) -> list[str]:
-    """A release row (see `query.releases_query`) as CSV cells in `RELEASE_FIELDS` order.
+    """A release row (`archiver.db.releases.releases_query`) as CSV cells, `RELEASE_FIELDS` order.
 
     >>> release_cells(("u", "T", None, None, "", None, 1, "b;a", "2024-05-01T12:00:00Z",
     ...                "2024-05-02T12:00:00Z", 7))
@@ -88,7 +88,7 @@ def release_cells(row: Sequence[Any]) -> list[str]:
 
 
 def version_cells(row: Sequence[Any]) -> list[str]:
-    """A version row (see `query.versions_query`) as CSV cells in `VERSION_FIELDS` order."""
+    """A version row (`archiver.db.releases.versions_query`) as CSV cells (`VERSION_FIELDS`)."""
     url, title, published_on, type_, type_raw, summary, truncated, since, until, replaced = row[:10]
     return [
         url,

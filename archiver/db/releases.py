@@ -1,4 +1,4 @@
-"""The export's SELECTs: filtered, in a stable order, streamed so memory stays flat.
+"""Reading releases: filtered, in a stable order, streamed so memory stays flat (exports use it).
 
 One row per release, facets aggregated per release by a correlated subquery (`group_concat` on
 SQLite, `string_agg` on PostgreSQL, chosen by SQLAlchemy's `aggregate_strings`), so a million
@@ -17,13 +17,15 @@ pattern could match across the `&` between two filters.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Integer,
     Select,
     String,
@@ -35,8 +37,22 @@ from sqlalchemy import (
 )
 
 from archiver.db.tables import FACETS, RELEASES, RUNS, VERSIONS
-from archiver.export.filters import ExportFilters
 from archiver.sites import decode_facet
+
+
+class ReleaseFilter(Protocol):
+    """What selects releases (archiver.export.ExportFilters is one): values within one filter
+    are ORed, filters are ANDed; facet filters by listing key (`country`, `issue`)."""
+
+    sources: tuple[str, ...]
+    types: tuple[str, ...]
+    since: date | None
+    until: date | None
+    search: str | None
+    seen_since: int | datetime | None
+
+    def facet_values(self) -> dict[str, tuple[str, ...]]: ...
+
 
 #: Rows fetched per round trip: large enough to amortise, small enough to keep memory flat.
 YIELD_PER = 2_000
@@ -59,7 +75,7 @@ def stored_facets(connection: Connection) -> list[str]:
 
 
 def where_clauses(
-    filters: ExportFilters, facets: Sequence[str] | None = None
+    filters: ReleaseFilter, facets: Sequence[str] | None = None
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions on `releases` for `filters`; `facets` is `stored_facets(...)`.
 
@@ -211,3 +227,16 @@ def snapshot_facts(
 def run_exists(connection: Connection, run_id: int) -> bool:
     """Whether crawl run `run_id` is recorded (a typo'd `--seen-since` run id is an error)."""
     return connection.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is not None
+
+
+@contextlib.contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read-only transaction: every query in it sees the same archive, even while crawls
+    write (`REPEATABLE READ` on PostgreSQL, SQLite's WAL snapshot)."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with connection.begin():
+            yield connection
