@@ -9,6 +9,8 @@ values sit side by side.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -105,14 +107,25 @@ class QuarantinedItem:
     raw: dict[str, Any]
     page_url: str | None
 
-    def identity(self) -> tuple[Any, ...]:
-        """What makes two refusals "the same card" (not the page: one card shows under facets).
+    def identity(self) -> str:
+        """What makes two refusals "the same card", as a SHA-256 hex string: its source, raw URL,
+        title and date as printed (and its summary, for a card without a URL). Not the page or
+        the position: one card shows under several facets, and moves down as the site publishes.
 
         `raw` is either the raw fields themselves or a quarantine record holding them under
         "raw" (`archiver.quarantine.quarantine_record`).
+
+        >>> card = {"title_raw": "T", "date_raw": "June 1, 2020"}
+        >>> QuarantinedItem("amnestyusa", "/a/", ("missing_url",), card, None).identity()[:12]
+        '42cb41450800'
         """
         fields = self.raw.get("raw", self.raw)
-        return (self.source, self.url, fields.get("title_raw"), fields.get("date_raw"))
+        parts = [self.source, self.url or "", fields.get("title_raw") or ""]
+        parts.append(fields.get("date_raw") or "")
+        if not self.url:
+            parts.append(fields.get("summary_raw") or "")
+        payload = json.dumps(parts, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(payload).hexdigest()
 
 
 #: Request meta a spider sets on a listing page request: `{"source", "facet", "page"}`. The WARC

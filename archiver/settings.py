@@ -39,6 +39,8 @@ TELNETCONSOLE_ENABLED = False
 # The incremental stop filters the spider's output the way Scrapy's DepthMiddleware does.
 SPIDER_MIDDLEWARES: dict[str, int] = {
     "archiver.crawler.incremental.IncrementalStopMiddleware": 850,
+    # Next to the spider, so it sees the next-page request before the incremental stop may drop it.
+    "archiver.crawler.listing.ListingPagesMiddleware": 880,
 }
 
 ITEM_PIPELINES: dict[str, int] = {
@@ -50,6 +52,8 @@ ITEM_PIPELINES: dict[str, int] = {
 # Conditional requests (ETag / Last-Modified) and the raw page archive (WARC). The archive sits
 # after HttpCompression (590) on the way back, so it keeps the decoded body.
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {
+    # Below RetryMiddleware (550): it sees the last try's answer or error of each listing page.
+    "archiver.crawler.listing.ListingAnswersMiddleware": 540,
     "archiver.crawler.conditional.ConditionalRequestsMiddleware": 575,
     "archiver.crawler.warc.WarcArchiveMiddleware": 585,
 }

@@ -48,8 +48,14 @@ class AmnestyUsaSpider(scrapy.Spider):
         listing_args = {key: kwargs.pop(key) for key in LISTING_ARGUMENTS if key in kwargs}
         super().__init__(*args, **kwargs)
         self.query = parse_listing_args(**listing_args)
-        # Recorded with the run (archiver.crawler.run_record).
+        # Recorded with the run, and the listing whose coverage it keeps
+        # (archiver.crawler.run_record).
         self.archiver_arguments = dict(listing_args)
+        self.archiver_listing = {
+            "source": self.source,
+            "facet": self.query.facet,
+            "start_page": self.query.start_page,
+        }
         self.allowed_domains = [self.query.host]
         self.pages_seen = 0
 
@@ -107,7 +113,15 @@ class AmnestyUsaSpider(scrapy.Spider):
             yield from self._next_page(self.query.page_url(page + 1), response.url, page)
             return
         stats.inc_value("archiver/listing_pages")
-        listing = extract_listing(response.text, response.url)
+        listing = extract_listing(response.body, response.url, encoding=response.encoding)
+        if listing.decoded_as:
+            stats.inc_value("archiver/pages_misdeclared_encoding")
+            self.logger.warning(
+                "%s is not valid %s as it says: read as %s",
+                response.url,
+                response.encoding,
+                listing.decoded_as,
+            )
         if not listing.cards:
             stats.inc_value("archiver/pages_without_cards")
             self.logger.warning(
@@ -115,6 +129,8 @@ class AmnestyUsaSpider(scrapy.Spider):
                 response.url,
                 response.status,
             )
+            if page == self.query.start_page and self.query.filters:
+                yield self._control_request()
         else:
             stats.inc_value("archiver/cards", len(listing.cards))
             stats.inc_value(f"archiver/layout/{listing.layout}")
@@ -130,6 +146,28 @@ class AmnestyUsaSpider(scrapy.Spider):
             self.logger.info("%s has no next-page link: end of the listing", response.url)
             return
         yield from self._next_page(self.query.on_base(listing.next_url), response.url, page)
+
+    def _control_request(self) -> scrapy.Request:
+        """The unfiltered listing's first page: cards there mean the filter matched nothing,
+        none mean the site's markup changed."""
+        return scrapy.Request(
+            self.query.unfiltered().page_url(1),
+            callback=self.parse_control,
+            dont_filter=True,
+        )
+
+    def parse_control(self, response: Response) -> None:
+        """Count the cards of the unfiltered listing (the ledger tells a filter from a redesign)."""
+        listing = extract_listing(response.body, response.url, encoding=response.encoding)
+        stats = self.crawler.stats
+        stats.set_value("archiver/control_facet", self.query.facet)
+        stats.set_value("archiver/control_cards", len(listing.cards))
+        self.logger.info(
+            "%s (the unfiltered listing) has %d cards: %s",
+            response.url,
+            len(listing.cards),
+            "the filter matched nothing" if listing.cards else "the markup may have changed",
+        )
 
     def _next_page(self, next_url: str, page_url: str, page: int) -> Iterator[scrapy.Request]:
         if self.query.max_pages is not None and self.pages_seen >= self.query.max_pages:

@@ -22,7 +22,7 @@ def test_every_command_has_help() -> None:
     assert top.exit_code == 0
     context = click.Context(main)
     names = main.list_commands(context)
-    assert len(names) == 10 and all(name in top.output for name in names)
+    assert len(names) == 12 and all(name in top.output for name in names)
     for name in names:
         command = main.get_command(context, name)
         assert command is not None, name
@@ -157,7 +157,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "Press Release" in result.stdout
     assert re.search(r"│ all\s+│\s+206 │", result.stdout)  # every valid release of the site
     assert re.search(r"items seen 422, new 206,", result.stdout)
-    assert list((tmp_path / "data" / "demo").glob("*.jsonl"))
+    assert list((tmp_path / "data" / "feeds").glob("*.jsonl"))
     snapshots = list((tmp_path / "data" / "exports").glob("all-sources_*.csv"))
     assert len(snapshots) == 1 and "CSV snapshot:" in result.stdout
 

@@ -10,7 +10,7 @@ from archiver import __version__
 from archiver.demo.dataset import RUSSIA_UKRAINE, SYRIA, Dataset
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
-from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK
+from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK, EXIT_PARTIAL
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,9 @@ def test_robots_disallow_is_obeyed(dataset, crawl) -> None:
     site.robots_txt = "User-agent: *\nDisallow: /news/page/3/\n"
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
-    assert result.returncode == EXIT_OK, result.message
+    # Obeyed, and never "ok": the releases from page 3 on are not in the archive.
+    assert result.returncode == EXIT_PARTIAL, result.message
+    assert result.message.endswith("page 3 (forbidden by robots.txt)")
     assert not any(path.startswith("/news/page/3/") for path in server.requests)
     assert result.stat("robotstxt/forbidden") == 1
     assert len(result.items) == 20
@@ -100,7 +102,9 @@ def test_page_without_cards_is_reported_not_taken_for_the_end(dataset, crawl) ->
     site.pages[(SYRIA, 2)] = page2.replace("card-md", "teaser-v3").encode()
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
-    assert result.returncode == EXIT_OK, result.message
+    # Page 1 linked to it: a page without a card is a page not read, the run partial.
+    assert result.returncode == EXIT_PARTIAL, result.message
+    assert "page 2 (no listing card on the page" in result.message
     assert result.stat("archiver/pages_without_cards") == 1
     assert result.stat("archiver/listing_pages") == 7  # it went on past the empty page
     assert len(result.items) == 60

@@ -173,7 +173,10 @@ def test_auto_mode_needs_a_complete_earlier_run(sqlite_url: str, demo_server, cr
     assert partial.ok, partial.message
     second = crawl(demo_server, db_url=sqlite_url, country="syria")
     assert second.stats["archiver/incremental"] == "off"
-    assert "to its end" in second.stats["archiver/incremental/reason"]
+    reason = second.stats["archiver/incremental/reason"]
+    assert reason == (
+        "pages from 3 on were not read (stopped after page 2 (max_pages)): reading to the end"
+    )
     assert second.stat("archiver/store/new") == 50
     # `-a incremental=off` (as `archiver crawl --full`) reads everything again.
     demo_server.requests.clear()

@@ -38,7 +38,7 @@ from archiver.db.schedules import (
 from archiver.db.tables import RUNS
 from archiver.demo.server import DemoServer
 from archiver.errors import ScheduleError
-from archiver.outcome import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NO_ITEMS, for_exit_code
+from archiver.outcome import EXIT_EMPTY_FILTER, EXIT_ERROR, EXIT_INTERRUPTED, for_exit_code
 from archiver.process.crawl import CrawlResult
 from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import LockHeldError, ServiceLock, lock_holder
@@ -441,18 +441,19 @@ def test_a_second_scheduler_on_the_same_database_refuses_to_start(
 
 
 @pytest.mark.slow
-def test_schedule_run_that_parses_no_items_fails_with_its_own_exit_status(
+def test_schedule_run_of_a_filter_that_matches_nothing_has_its_own_exit_status(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    with DemoServer() as site:  # country=atlantis: pages answer 200 without a single card
+    with DemoServer() as site:  # country=atlantis: page 1 answers 200 without a single card
         add(sqlite_url, "nowhere", site, "-a", "country=atlantis", cwd=tmp_path)
         data = ["--data-dir", str(tmp_path / "data"), "--db", sqlite_url]
         empty = archiver("schedule", "run", "nowhere", *data, cwd=tmp_path)
-    assert empty.returncode == EXIT_NO_ITEMS, empty.stdout + empty.stderr
-    assert "no items parsed" in empty.stderr
+    assert empty.returncode == EXIT_EMPTY_FILTER, empty.stdout + empty.stderr
+    assert "the filter country=atlantis matched nothing" in empty.stderr
     (nothing,) = runs(sqlite_url, "nowhere")
-    assert nothing.status == "failed" and nothing.finish_reason.startswith("no items parsed")
-    assert nothing.pages >= 1
+    assert nothing.status == "finished" and nothing.health is None  # no redesign alarm
+    assert nothing.finish_reason.startswith("the filter country=atlantis matched nothing")
+    assert nothing.pages == 1
 
 
 @pytest.mark.slow
@@ -469,7 +470,7 @@ def test_max_runtime_ends_a_run_that_hangs(sqlite_url: str, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_on_failure_command_alerts_about_failed_runs_only(
+def test_on_failure_command_alerts_about_runs_that_did_not_go_well_only(
     sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
 ) -> None:
     alerts = tmp_path / "alerts.txt"
@@ -488,11 +489,11 @@ def test_on_failure_command_alerts_about_failed_runs_only(
         )
         assert running.stop() == 0
     lines = alerts.read_text().splitlines()
-    failed = {row.id: row for row in runs(sqlite_url, "nowhere") if row.status == "failed"}
+    failed = {row.id: row for row in runs(sqlite_url, "nowhere") if row.status == "finished"}
     for line in lines:
         name, status, reason, run_id, code, log = line.split("|")
-        assert (name, status, code) == ("nowhere", "failed", "3")
-        assert reason.startswith("no items parsed")
+        assert (name, status, code) == ("nowhere", "finished", "6")
+        assert reason.startswith("the filter country=atlantis matched nothing")
         assert int(run_id) in failed and Path(log).name.startswith("nowhere-")
     assert "good" not in alerts.read_text()
 

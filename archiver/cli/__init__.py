@@ -35,6 +35,8 @@ COMMANDS = {
     "db": "archiver.cli.db:db_group",
     "runs": "archiver.cli.db:runs_command",
     "stats": "archiver.cli.db:stats_command",
+    "facets": "archiver.cli.db:facets_command",
+    "quarantine": "archiver.cli.quarantine:quarantine_command",
     "export": "archiver.cli.export:export_command",
     "schedule": "archiver.cli.schedule:schedule_group",
     "scheduler": "archiver.cli.schedule:scheduler_command",

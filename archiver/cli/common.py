@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from archiver.config import database_url
+from archiver.durations import parse_duration
+from archiver.errors import ArgumentError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,10 +42,37 @@ def exit_codes_epilog() -> str:
     return f"\b\nExit status:\n{lines}"
 
 
+def ended(what: str, status: str, message: str) -> str:
+    """`crawl partial: 1 listing page ...`: one line saying how something ended, in colour.
+
+    >>> ended("crawl", "interrupted", "interrupted: Ctrl-C received")
+    '[yellow]crawl interrupted[/yellow]: Ctrl-C received'
+    """
+    style = STATUS_STYLE.get(status, "red")
+    return f"[{style}]{what} {status}[/{style}]: {message.removeprefix(f'{status}: ')}"
+
+
 def styled_status(status: str) -> str:
     """A run status with its colour, as rich markup."""
     style = STATUS_STYLE.get(status, "")
     return f"[{style}]{status}[/{style}]" if style else status
+
+
+class Duration(click.ParamType):
+    """`90s`, `15m`, `6h`, `1d` (or plain seconds) on the command line, as seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ArgumentError as error:
+            self.fail(str(error), param, ctx)
+
+
+DURATION = Duration()
 
 
 def db_option(function: F) -> F:

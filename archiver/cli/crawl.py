@@ -10,9 +10,11 @@ from rich.live import Live
 from rich.text import Text
 
 from archiver.cli.common import (
+    DURATION,
     console,
     data_dir_option,
     db_option,
+    ended,
     err_console,
     exit_codes_epilog,
     settings_option,
@@ -51,9 +53,10 @@ def _progress_line(stats: dict[str, Any]) -> Text:
 @data_dir_option(" for logs")
 @click.option(
     "--timeout",
-    type=float,
-    metavar="SECONDS",
-    help="End the crawl if it runs longer than this (it is recorded as interrupted).",
+    type=DURATION,
+    metavar="DURATION",
+    help="End the crawl if it runs longer than this: 90s, 15m, 2h (it is recorded as"
+    " interrupted, exit 4); 0 = no limit [default: no limit].",
 )
 @click.option(
     "--full",
@@ -110,8 +113,11 @@ def crawl_command(
     if db:
         console.print(f"database: {mask_url(db)}")
     live = _NoLive() if quiet else _live()
+    # The crawl process warns about settings it does not know; say so even if it then fails.
     with live:
         result = crawl_job(job, on_progress=lambda stats: live.update(_progress_line(stats)))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning[/yellow]: {warning}")
     if result.stats:
         console.print(stats_table(result.stats))
     if result.log_path is not None and result.log_path.exists():
@@ -119,7 +125,7 @@ def crawl_command(
     if output is not None and result.returncode == EXIT_OK:
         console.print(f"items written to {output}")
     if result.returncode != EXIT_OK:
-        err_console.print(f"[red]crawl {result.outcome.status}[/red]: {result.message}")
+        err_console.print(ended("crawl", result.outcome.status, result.message))
         raise SystemExit(result.returncode)
 
 

@@ -245,3 +245,44 @@ def stats_command(db: str | None, source: str | None, top: int) -> None:
         for label, count in rows:
             table.add_row(label, str(count))
         console.print(table)
+
+
+@click.command("facets")
+@db_option
+@click.option("--source", help="Only releases of this source (e.g. amnestyusa).")
+def facets_command(db: str | None, source: str | None) -> None:
+    """List the filter values the archive has seen, with their releases, and how completely each
+    crawled listing has been read (complete, or a gap the next crawl heals).
+
+    
+    Example:
+      archiver facets
+
+    A value you crawl with that is not listed here matched nothing on the site so far
+    (a crawl with it ends with exit status 6).
+    """
+    from archiver.db.coverage import listing_coverage
+    from archiver.db.stats import filter_values
+
+    with archive(db) as (_url, engine), engine.connect() as connection:
+        values = filter_values(connection, source=source)
+        coverage = listing_coverage(connection)
+    table = Table(title="Filter values seen", title_justify="left", box=box.SIMPLE_HEAD)
+    for column, justify in (("filter", "left"), ("value", "left"), ("releases", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for value in values:
+        table.add_row(value.key, value.value, str(value.releases))
+    console.print(table if values else "no filtered listing crawled yet")
+    listings = Table(title="Listings crawled", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("source", "listing", "read"):
+        listings.add_column(column, overflow="fold")
+    for listing_source, facet, state in coverage:
+        if source and listing_source != source:
+            continue
+        if state.has_gap:
+            read = f"[yellow]gap from page {state.gap_from_page}[/yellow] ({state.gap_reason})"
+        else:
+            read = "complete" if state.ever_complete else "never to its end"
+        listings.add_row(listing_source, facet or "(unfiltered)", read)
+    if coverage:
+        console.print(listings)

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from archiver.cli.common import console, data_dir_option, err_console, layout_option
+from archiver.cli.common import console, err_console, layout_option
 from archiver.config import mask_url
 from archiver.demo.faults import KINDS, SPEC_HELP, FaultPlan, parse_fault_spec
+from archiver.demo.run import DEMO_DATA_DIR
 from archiver.process.crawl import CrawlResult
 
 
@@ -17,18 +18,26 @@ from archiver.process.crawl import CrawlResult
 @click.option(
     "--db",
     "db_url",
-    envvar="ARCHIVER_DATABASE_URL",
     metavar="URL",
-    help="Database to store into [default: sqlite:///<data-dir>/archive.db].",
+    help="Database to store into [default: sqlite:///<data-dir>/archive.db; never"
+    " $ARCHIVER_DATABASE_URL, so the demo's made-up releases stay out of a real archive].",
 )
-@data_dir_option("")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_DATA_DIR,
+    show_default=True,
+    help="The demo's own data folder (never $ARCHIVER_DATA_DIR).",
+)
 @layout_option
-def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None:
+def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
     """Crawl the bundled copy of the site end to end and show what was archived.
 
     Serves the local copy on 127.0.0.1 (nothing reaches the real site), crawls the whole
     newsroom and each bundled filter with the real spider and pipelines, stores the releases
-    and prints a summary. Run it twice: the second run finds nothing new.
+    in the demo's own archive (data/demo/archive.db) and prints a summary. Run it twice: the
+    second run finds nothing new. Look at the result with the other commands, e.g.
+    `archiver runs --db sqlite:///data/demo/archive.db`.
     """
     from archiver.demo.run import run_demo
 
@@ -59,7 +68,7 @@ def demo_command(db_url: str | None, data_dir: Path | None, layout: str) -> None
         f"(kept in quarantine)"
     )
     console.print(f"database: {mask_url(report.db_url)}")
-    console.print(f"item feeds: {report.data_dir / 'demo'}")
+    console.print(f"item feeds: {report.data_dir / 'feeds'}")
     if report.snapshot is not None:
         console.print(f"CSV snapshot: {report.snapshot}")
     if not report.ok:

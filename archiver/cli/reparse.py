@@ -11,6 +11,7 @@ from archiver.cli.common import (
     console,
     data_dir_option,
     db_option,
+    ended,
     err_console,
     exit_codes_epilog,
     settings_option,
@@ -58,5 +59,5 @@ def reparse_command(
         console.print(stats_table(result.stats, title="Reparse summary"))
     console.print(f"log: {result.log_path}  ({result.duration:.1f} s)")
     if result.returncode != EXIT_OK:
-        err_console.print(f"[red]reparse {result.outcome.status}[/red]: {result.message}")
+        err_console.print(ended("reparse", result.outcome.status, result.message))
         raise SystemExit(result.returncode)

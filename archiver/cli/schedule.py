@@ -11,17 +11,18 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich import box
 from rich.table import Table
 
 from archiver.cli.common import (
+    DURATION,
     archive,
     console,
     data_dir_option,
     db_option,
+    ended,
     err_console,
     exit_codes_epilog,
     settings_option,
@@ -30,28 +31,10 @@ from archiver.cli.common import (
     styled_status,
 )
 from archiver.config import database_url, parse_pairs
-from archiver.durations import parse_duration
-from archiver.errors import ArgumentError, ScheduleError
+from archiver.errors import ScheduleError
 
 # archiver.scheduler.schedules and the service load SQLAlchemy and APScheduler: each command
 # imports what it uses, so `archiver --help` and the other commands do not pay for them.
-
-
-class Duration(click.ParamType):
-    """`90s`, `15m`, `6h`, `1d` on the command line, as seconds."""
-
-    name = "DURATION"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_duration(str(value))
-        except ArgumentError as error:
-            self.fail(str(error), param, ctx)
-
-
-DURATION = Duration()
 
 
 def _when(moment: datetime | None) -> str:
@@ -285,8 +268,7 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
         console.print(stats_table(report.stats, title=f"Run {report.run_id} of {name}"))
     console.print(f"log: {report.log_path}  ({report.duration:.1f} s)")
     if not report.ok:
-        reason = report.reason.removeprefix(f"{report.status}: ")
-        err_console.print(f"[red]run {report.run_id} {report.status}[/red]: {reason}")
+        err_console.print(ended(f"run {report.run_id}", report.status, report.reason))
         raise SystemExit(report.exit_code)
     console.print(f"run {report.run_id} finished")
 

@@ -15,8 +15,10 @@ A page answered 304 (conditional requests) counts as unchanged.
 
 `ARCHIVER_INCREMENTAL` (or the spider argument `incremental`): `off` (every page, as
 `archiver crawl --full`), `on`, or `auto` (default): on when the archive holds items for that
-source and facet *and* an earlier run read that listing to its end, so the pages an incremental
-run never reads were read by a complete one.
+source and facet *and* the listing's coverage (archiver.coverage) says a run read it to its end
+and no later run left a gap, so the pages an incremental run never reads were read by a complete
+one. A listing with a gap is read to its end whatever the mode; a crawl writing a feed file
+(`-o`) reads every page unless `incremental=on` was given.
 
 What it cannot see: an edit to a release deep in the listing (below the first unchanged page).
 Run a `--full` crawl now and then (e.g. weekly) to catch those.
@@ -33,10 +35,11 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from archiver.coverage import Coverage, incremental_blocked
 from archiver.crawler.database import ArchiveDatabase
 from archiver.crawler.ledger import CrawlLedger
+from archiver.crawler.run_record import RunRecord
 from archiver.db.pages import known_releases
-from archiver.db.runs import has_complete_run
 from archiver.items import NEXT_PAGE_META, PAGE_META
 from archiver.normalize import release_fingerprints
 from archiver.settings_catalog import BY_NAME, check_choice, setting
@@ -87,13 +90,20 @@ class IncrementalStopMiddleware(BaseSpiderMiddleware):
         mode = self.mode()
         if mode == "off":
             return False, "full crawl asked for (ARCHIVER_INCREMENTAL=off / --full)"
+        if mode == "auto" and self.crawler.settings.getdict("FEEDS"):
+            return False, "a feed file is written: it gets every page (-a incremental=on to stop)"
         database = self.crawler.get_extension(ArchiveDatabase)
-        spider = self.crawler.spider
-        if database is None or spider is None or source is None:
+        record = self.crawler.get_extension(RunRecord)
+        if database is None or record is None or source is None:
             return False, "no database (the store is off)"
+        coverage = record.coverage_before or Coverage()
+        blocked = incremental_blocked(coverage)
+        if coverage.has_gap or (mode == "auto" and blocked):
+            # A gap is read to the end even when incremental mode was asked for: the archive
+            # must hold what the site published.
+            return False, blocked or ""
         with database.engine.connect() as connection:
             self.known = known_releases(connection, source, facet)
-            complete = mode == "on" or has_complete_run(connection, spider.name, facet)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("archiver/incremental/known_items", len(self.known))
         what = facet or "the unfiltered listing"
@@ -101,8 +111,6 @@ class IncrementalStopMiddleware(BaseSpiderMiddleware):
             return True, f"asked for; {len(self.known)} items known under {what}"
         if not self.known:
             return False, f"no item stored yet under {what}"
-        if not complete:
-            return False, f"no earlier run read {what} to its end"
         return True, f"{len(self.known)} items known under {what}"
 
     # -- watching the spider's output ----------------------------------------------------------

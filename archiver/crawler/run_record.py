@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from sqlalchemy import Connection
 from twisted.internet import task
 
 from archiver.config import mask_url, scrub_secrets
+from archiver.coverage import Coverage, ListingRead, after_run
 from archiver.crawler.database import ArchiveDatabase
 from archiver.crawler.ledger import CrawlLedger
 from archiver.db import write_transaction
+from archiver.db.coverage import begin_reading, write_coverage
 from archiver.db.runs import RunEnd, close_run, open_run, previous_cards_per_page, record_progress
 from archiver.db.store import StoreCounts
 from archiver.jsonsafe import json_safe
@@ -36,6 +40,14 @@ HEARTBEAT_INTERVAL = 60.0
 
 # Spider attributes that are Scrapy's own, not crawl arguments.
 _NOT_ARGUMENTS = frozenset({"name", "crawler", "settings", "custom_settings", "start_urls"})
+
+
+def _listing(spider: Spider) -> tuple[str, str | None, int] | None:
+    """(source, facet, start page) of the listing a spider reads (its `archiver_listing`)."""
+    listing = getattr(spider, "archiver_listing", None)
+    if not isinstance(listing, dict) or not listing.get("source"):
+        return None
+    return str(listing["source"]), listing.get("facet"), int(listing.get("start_page") or 1)
 
 
 def run_arguments(spider: Spider, configured: Any = None) -> dict[str, Any]:
@@ -71,6 +83,10 @@ class RunRecord:
         self.trigger = setting(crawler.settings, "ARCHIVER_TRIGGER") or "manual"
         self.run_id: int | None = None
         self.totals = StoreCounts()
+        # The listing this crawl reads (source, facet, start page), and what the archive knew of
+        # it when the crawl began (archiver.coverage); None for crawls that read no listing.
+        self.listing: tuple[str, str | None, int] | None = None
+        self.coverage_before: Coverage | None = None
         self._heartbeat: task.LoopingCall | None = None
 
     @classmethod
@@ -89,16 +105,45 @@ class RunRecord:
             logger.error("No run record: the archive or the crawl ledger is not enabled")
             return
         arguments = run_arguments(spider, setting(self.crawler.settings, "ARCHIVER_RUN_ARGUMENTS"))
+        self.listing = _listing(spider) if self.trigger != "reparse" else None
         with write_transaction(self.database.engine) as connection:
             self.run_id = open_run(
                 connection, spider=spider.name, arguments=arguments, trigger=self.trigger
             )
             self.ledger.previous_cards_per_page = previous_cards_per_page(connection, self.run_id)
+            if self.listing is not None:
+                source, facet, _ = self.listing
+                self.coverage_before = begin_reading(connection, source, facet, self.run_id)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("archiver/run_id", self.run_id)
         logger.info("Recording as run %d in %s", self.run_id, mask_url(self.database.url))
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
+
+    def _close_coverage(self, connection: Connection, stats: dict[str, Any]) -> None:
+        """What this crawl did to its listing's coverage (a gap, a complete read, or nothing)."""
+        if self.listing is None or self.coverage_before is None or self.ledger is None:
+            return
+        source, facet, start_page = self.listing
+        reason = str(stats.get("finish_reason") or "")
+        stopped_by = stats.get("archiver/stopped_by") or (
+            reason if reason.startswith("closespider_") else None
+        )
+        read = self.ledger.listing_read(start_page, stopped_by)
+        if self.ledger.store_error:
+            read = ListingRead(
+                start_page, first_missed=1, missed_cause="the archive could not be written"
+            )
+        after = after_run(self.coverage_before, read, self.run_id)
+        write_coverage(connection, source, facet, after, run_id=self.run_id)
+        if after.has_gap and after != self.coverage_before:
+            logger.warning(
+                "%s: pages from %d on were not read (%s); the next crawl of this listing reads it"
+                " to the end",
+                facet or "the unfiltered listing",
+                after.gap_from_page,
+                after.gap_reason,
+            )
 
     def batch_committed(self, totals: StoreCounts) -> None:
         """The store committed a batch (and recorded `totals` in the row with it)."""
@@ -135,10 +180,12 @@ class RunRecord:
             stats=json_safe(stats),
             cards_per_page=outcome.health.cards_per_page,
             health=",".join(outcome.flags) or None,
+            missed_pages=[asdict(page) for page in self.ledger.missed()] or None,
         )
         try:
             with write_transaction(self.database.engine) as connection:
                 close_run(connection, self.run_id, end, self.totals)
+                self._close_coverage(connection, stats)
         except Exception:
             logger.exception("Could not close run %s", self.run_id)
             return

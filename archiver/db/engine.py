@@ -14,13 +14,15 @@ single writer gives, without table locks that would block readers (exports, `arc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql.dml import Insert
 
 #: How long a SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -111,3 +113,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK_KEY}
                 )
             yield connection
+
+
+def dialect_insert(connection: Connection) -> Callable[[Table], Insert]:
+    """The dialect's INSERT, which has ON CONFLICT (upserts); SQLite and PostgreSQL only."""
+    name = connection.dialect.name
+    if name == "sqlite":
+        return sqlite.insert  # type: ignore[return-value]
+    if name == "postgresql":
+        return postgresql.insert  # type: ignore[return-value]
+    raise NotImplementedError(f"the archive supports SQLite and PostgreSQL, not {name}")

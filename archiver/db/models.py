@@ -38,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from archiver.outcome import RUN_STATUSES
+
 #: Deterministic constraint names, so migrations can drop or alter them on every dialect
 #: (SQLite batch mode needs names to recreate tables).
 NAMING_CONVENTION = {
@@ -47,9 +49,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-#: Values of `crawl_runs.status` ("skipped": a scheduled fire while the previous run still ran).
-RUN_STATUSES = ("running", "finished", "failed", "interrupted", "skipped")
 
 
 def utcnow() -> datetime:
@@ -113,7 +112,8 @@ class CrawlRun(Base):
     __tablename__ = "crawl_runs"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('running', 'finished', 'failed', 'interrupted', 'skipped')", name="status"
+            "status IN (" + ", ".join(f"'{status}'" for status in RUN_STATUSES) + ")",
+            name="status",
         ),
         Index(None, "status"),
         Index(None, "started_at"),
@@ -140,7 +140,10 @@ class CrawlRun(Base):
     items_unchanged: Mapped[int] = mapped_column(default=0, server_default="0")
     items_invalid: Mapped[int] = mapped_column(default=0, server_default="0")
     errors: Mapped[int] = mapped_column(default=0, server_default="0")
-    finish_reason: Mapped[str | None] = mapped_column(String(100))
+    # The outcome's message (archiver.outcome): "ok", "partial: ...", "no items parsed: ...".
+    finish_reason: Mapped[str | None] = mapped_column(Text)
+    # Listing pages the run was due to read and could not: [{"page", "url", "cause"}, ...].
+    missed_pages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON())
     # The crawler's final stats, JSON-safe, for post-mortems.
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     # Selector health (archiver.health): cards per 200 page, and comma-separated flags such as
@@ -235,20 +238,30 @@ class ReleaseFacet(Base):
 
 
 class InvalidItem(Base):
-    """An item validation refused, kept with its reasons and raw values so nothing is lost."""
+    """A card validation refused, once however often it is seen, with its reasons and raw values
+    so nothing is lost (the quarantine: `archiver quarantine`)."""
 
     __tablename__ = "invalid_items"
+    __table_args__ = (UniqueConstraint("identity"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 of what makes a refused card the same card (archiver.items.QuarantinedItem).
+    identity: Mapped[str] = mapped_column(String(64))
+    # The first run that refused it, and the latest.
     run_id: Mapped[int | None] = mapped_column(
         ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    last_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
     )
     source: Mapped[str] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(Text)  # the raw URL as on the card, if any
     reasons: Mapped[list[str]]
     raw: Mapped[dict[str, Any]]
     page_url: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    times_seen: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class WarcPage(Base):
@@ -288,6 +301,34 @@ class ListingValidator(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(100))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListingCoverage(Base):
+    """How completely the archive has read one listing (a source and a facet).
+
+    `ever_complete`: a run read it from page 1 to its end without a gap. `gap_from_page`: a run
+    missed this page (or stopped before the end); until a run reads from there to the end, crawls
+    of the listing are not incremental. `open_run_id`: the run reading it now; one left behind by a
+    run that died counts as a gap from page 1 (how far it got is not known).
+    """
+
+    __tablename__ = "listing_coverage"
+    __table_args__ = (UniqueConstraint("source", "facet"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    facet: Mapped[str] = mapped_column(String(200))  # "" for the unfiltered listing
+    ever_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    complete_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+    gap_from_page: Mapped[int | None]
+    gap_reason: Mapped[str | None] = mapped_column(Text)
+    gap_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    open_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

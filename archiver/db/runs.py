@@ -30,8 +30,6 @@ from archiver.sites import facet_of_arguments
 
 #: A running row whose heartbeat is older than this is dead even if its host cannot be checked.
 DEFAULT_STALE_AFTER = timedelta(hours=1)
-#: `crawl_runs.finish_reason` is VARCHAR(100).
-REASON_LENGTH = 100
 
 
 def pid_alive(pid: int) -> bool:
@@ -96,7 +94,7 @@ def insert_closed_run(
         trigger=trigger,
         status=status,
         now=now,
-        finish_reason=reason[:REASON_LENGTH],
+        finish_reason=reason,
         stats=stats,
         closed=True,
     )
@@ -145,6 +143,7 @@ class RunEnd:
     stats: dict[str, Any] | None = None
     cards_per_page: float | None = None  # selector health (archiver.health)
     health: str | None = None
+    missed_pages: list[dict[str, Any]] | None = None  # [{"page", "url", "cause"}]
 
 
 def close_run(
@@ -161,7 +160,7 @@ def close_run(
         .where(RUNS.c.id == run_id)
         .values(
             status=end.status,
-            finish_reason=end.reason[:REASON_LENGTH],
+            finish_reason=end.reason,
             finished_at=now,
             updated_at=now,
             pages=end.pages,
@@ -171,6 +170,7 @@ def close_run(
             stats=end.stats,
             cards_per_page=end.cards_per_page,
             health=end.health,
+            missed_pages=end.missed_pages,
             **_count_values(totals),
         )
     )
@@ -215,7 +215,7 @@ def set_outcome(
         .where(RUNS.c.id == run_id, RUNS.c.status.in_(only_if))
         .values(
             status=status,
-            finish_reason=reason[:REASON_LENGTH],
+            finish_reason=reason,
             finished_at=func.coalesce(RUNS.c.finished_at, utcnow()),
         )
     )
@@ -255,7 +255,7 @@ def mark_dead_runs(
                 status="interrupted",
                 # The last heartbeat is the best estimate of when the process died.
                 finished_at=last_heartbeat,
-                finish_reason=f"interrupted: {reason}"[:REASON_LENGTH],
+                finish_reason=f"interrupted: {reason}",
             )
         )
     return sorted(dead)
@@ -322,34 +322,6 @@ def previous_cards_per_page(connection: Connection, run_id: int) -> float | None
         if facet_of_arguments(arguments) == facet:
             return float(per_page)
     return None
-
-
-def has_complete_run(connection: Connection, spider: str, facet: str | None) -> bool:
-    """Whether an earlier run of `spider` read the `facet` listing from page 1 to its end.
-
-    Runs stopped by the incremental rule count too: what they did not read, a complete run had.
-    """
-    query = (
-        select(RUNS.c.arguments, RUNS.c.stats)
-        .where(
-            RUNS.c.spider == spider,
-            RUNS.c.status == "finished",
-            RUNS.c.trigger != "reparse",
-            RUNS.c.items_seen > 0,
-        )
-        .order_by(RUNS.c.id.desc())
-    )
-    for arguments, stats in connection.execute(query):
-        arguments, stats = arguments or {}, stats or {}
-        if stats.get("finish_reason") != "finished":
-            continue
-        if str(arguments.get("start_page") or "1") != "1" or arguments.get("max_pages"):
-            continue
-        if stats.get("archiver/stopped_by") not in (None, "incremental"):
-            continue
-        if facet_of_arguments(arguments) == facet:
-            return True
-    return False
 
 
 def list_runs(

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Engine, distinct, extract, func, select
+from sqlalchemy import Connection, Engine, distinct, extract, func, select
 
 from archiver.db.models import CrawlRun, InvalidItem, Release, ReleaseFacet, ReleaseVersion
+from archiver.sites import decode_facet
 
 
 @dataclass(slots=True)
@@ -90,3 +91,32 @@ def archive_stats(engine: Engine, *, source: str | None = None) -> ArchiveStats:
             )
         ]
     return stats
+
+
+@dataclass(frozen=True, slots=True)
+class FilterValue:
+    """One value of a listing filter the archive has seen, and how many releases it holds."""
+
+    key: str  # country, issue
+    value: str  # syria
+    releases: int
+
+
+def filter_values(connection: Connection, *, source: str | None = None) -> list[FilterValue]:
+    """Every filter value of the stored facets with its distinct releases, by key then count.
+
+    A release seen under `country=russian-federation,ukraine` counts for both countries, once
+    each, however many of its facets name them.
+    """
+    query = select(ReleaseFacet.release_id, ReleaseFacet.facet)
+    if source:
+        query = query.join(Release, Release.id == ReleaseFacet.release_id).where(
+            Release.source == source
+        )
+    releases: dict[tuple[str, str], set[int]] = {}
+    for release_id, facet in connection.execute(query):
+        for key, values in decode_facet(facet).items():
+            for value in values:
+                releases.setdefault((key, value), set()).add(release_id)
+    found = [FilterValue(key, value, len(ids)) for (key, value), ids in releases.items()]
+    return sorted(found, key=lambda item: (item.key, -item.releases, item.value))

@@ -47,9 +47,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from archiver.db.engine import dialect_insert
 from archiver.db.models import UTCDateTime, utcnow
 from archiver.db.tables import FACETS, INVALID, RELEASES, VERSIONS
 from archiver.items import QuarantinedItem
@@ -142,15 +142,6 @@ def _aware(moment: datetime | None, default: datetime) -> datetime:
     if moment is None:
         return default
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _dialect_insert(connection: Connection) -> Callable[[Table], Insert]:
-    name = connection.dialect.name
-    if name == "sqlite":
-        return sqlite.insert  # type: ignore[return-value]
-    if name == "postgresql":
-        return postgresql.insert  # type: ignore[return-value]
-    raise NotImplementedError(f"the archive supports SQLite and PostgreSQL, not {name}")
 
 
 def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -385,7 +376,7 @@ def _write_versions(
         }
         for release_id in edited
     ]
-    connection.execute(_dialect_insert(connection)(VERSIONS), version_rows)
+    connection.execute(dialect_insert(connection)(VERSIONS), version_rows)
     return len(version_rows)
 
 
@@ -393,7 +384,7 @@ def _write_rows(
     connection: Connection, plan: _Plan, existing: dict[Key, Any], run_id: int | None
 ) -> dict[Key, int]:
     """Upsert new and changed releases, touch unchanged ones; returns every release's id."""
-    upsert = _upsert_releases(_dialect_insert(connection), run_id)
+    upsert = _upsert_releases(dialect_insert(connection), run_id)
     ids = {key: row.id for key, row in existing.items()}
     if plan.known_rows:
         # Ids are known: a plain executemany, no RETURNING to read back.
@@ -427,7 +418,7 @@ def _write_facets(
     if not facet_rows:
         return 0
     added = connection.execute(
-        _dialect_insert(connection)(FACETS)
+        dialect_insert(connection)(FACETS)
         .on_conflict_do_nothing(  # type: ignore[attr-defined]
             index_elements=[FACETS.c.release_id, FACETS.c.facet]
         )
@@ -472,22 +463,44 @@ def write_invalid(
     run_id: int | None,
     now: datetime | None = None,
 ) -> int:
-    """Keep refused items in `invalid_items`; returns how many rows were written."""
+    """Keep refused cards in `invalid_items`, one row per card however often it is refused:
+    a card refused again moves its last seen time and run, and its count goes up by one.
+    Returns how many cards were written. Call once per card and run (`ReleaseStore` does)."""
     now = now or utcnow()
     rows = [
         {
+            "identity": item.identity(),
             "run_id": run_id,
+            "last_run_id": run_id,
             "source": item.source,
             "url": item.url,
             "reasons": list(item.reasons),
             "raw": item.raw,
             "page_url": item.page_url,
-            "created_at": now,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "times_seen": 1,
         }
         for item in items
     ]
-    if rows:
-        connection.execute(INVALID.insert(), rows)
+    if not rows:
+        return 0
+    stmt = dialect_insert(connection)(INVALID)
+    excluded = stmt.excluded  # type: ignore[attr-defined]
+    connection.execute(
+        stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[INVALID.c.identity],
+            set_={
+                "last_run_id": excluded.last_run_id,
+                "last_seen_at": excluded.last_seen_at,
+                "times_seen": INVALID.c.times_seen + 1,
+                "reasons": excluded.reasons,
+                "raw": excluded.raw,
+                "page_url": excluded.page_url,
+            },
+        ),
+        rows,
+    )
     return len(rows)
 
 
@@ -497,7 +510,7 @@ class Batch:
 
     counts: StoreCounts
     keys: set[Key]
-    refusals: set[tuple[Any, ...]]
+    refusals: set[str]
 
 
 class ReleaseStore:
@@ -513,7 +526,7 @@ class ReleaseStore:
         self.run_id = run_id
         self.totals = StoreCounts()
         self._seen: set[Key] = set()
-        self._seen_invalid: set[tuple[Any, ...]] = set()
+        self._seen_invalid: set[str] = set()
 
     def write_batch(
         self,
@@ -525,7 +538,7 @@ class ReleaseStore:
     ) -> Batch:
         """Write one batch in the caller's transaction; returns what it did."""
         now = now or utcnow()
-        fresh_invalid: dict[tuple[Any, ...], QuarantinedItem] = {}
+        fresh_invalid: dict[str, QuarantinedItem] = {}
         for refused in invalid:
             identity = refused.identity()
             if identity not in self._seen_invalid:

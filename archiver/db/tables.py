@@ -11,6 +11,7 @@ from sqlalchemy import Table
 from archiver.db.models import (
     CrawlRun,
     InvalidItem,
+    ListingCoverage,
     ListingValidator,
     Release,
     ReleaseFacet,
@@ -27,3 +28,4 @@ RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
 SCHEDULES: Table = Schedule.__table__  # type: ignore[assignment]
 WARC_PAGES: Table = WarcPage.__table__  # type: ignore[assignment]
 VALIDATORS: Table = ListingValidator.__table__  # type: ignore[assignment]
+COVERAGE: Table = ListingCoverage.__table__  # type: ignore[assignment]

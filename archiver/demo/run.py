@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver.config import data_dir as resolve_data_dir
-from archiver.config import database_url
 from archiver.demo.dataset import FILTERS
 from archiver.demo.server import DemoServer
 from archiver.process.crawl import LOCAL_SITE_SETTINGS, CrawlResult, run_crawl
 from archiver.sites import arguments_of_facet
 
 DEMO_FACETS: tuple[str | None, ...] = (None, *FILTERS)
+#: Where the demo keeps its archive, logs and feeds unless told otherwise: its own folder.
+DEMO_DATA_DIR = Path("data") / "demo"
 
 
 @dataclass
@@ -50,10 +50,11 @@ def run_demo(
     on_crawl: Callable[[str | None, CrawlResult], None] | None = None,
 ) -> DemoReport:
     """Serve the bundled site, crawl it fully, store it; see DemoReport."""
-    data = resolve_data_dir(data_dir)
-    url = database_url(db_url) if db_url else f"sqlite:///{data / 'archive.db'}"
+    # Its own folder, never $ARCHIVER_DATA_DIR: made-up releases must stay out of real archives.
+    data = Path(data_dir or DEMO_DATA_DIR).expanduser().absolute()
+    url = db_url or f"sqlite:///{data / 'archive.db'}"
     report = DemoReport(db_url=url, data_dir=data)
-    feeds = data / "demo"
+    feeds = data / "feeds"
     feeds.mkdir(parents=True, exist_ok=True)
     with DemoServer(layout=layout) as server:
         for facet in DEMO_FACETS:

@@ -11,14 +11,16 @@ command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +28,11 @@ from typing import Any
 
 from archiver.config import data_dir as resolve_data_dir
 from archiver.config import scrub_secrets
+from archiver.durations import format_duration
 from archiver.errors import ArgumentError
 from archiver.health import Health
 from archiver.jsonsafe import write_json_atomic
-from archiver.outcome import EXIT_OK, Outcome, for_exit_code
+from archiver.outcome import EXIT_INTERRUPTED, EXIT_OK, Outcome, for_exit_code
 
 # Settings for crawling a local copy (demo, tests, benchmarks): our own server, no need to wait.
 LOCAL_SITE_SETTINGS: dict[str, Any] = {
@@ -48,6 +51,7 @@ class CrawlResult:
     stats: dict[str, Any] = field(default_factory=dict)
     log_path: Path | None = None
     duration: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # the crawl process's `warning:` lines
 
     @property
     def ok(self) -> bool:
@@ -94,14 +98,18 @@ def run_crawl(
     grace: float = 10.0,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
     new_session: bool = False,
+    forward_signals: bool = False,
 ) -> CrawlResult:
     """Crawl `spider` with `args` in a child process and wait for it.
 
-    `on_progress` gets the live stats about twice a second. `timeout` (seconds) ends a crawl that
-    hangs: SIGTERM first (Scrapy closes cleanly, the run is recorded as interrupted), SIGKILL after
-    `grace` seconds. `on_start` receives the process (the scheduler keeps it to stop it).
-    `new_session` detaches the crawl from the terminal's process group, so a Ctrl-C meant for a
-    service reaches only the service, which then stops its crawls once, cleanly.
+    `on_progress` gets the live stats about twice a second. `timeout` (seconds; None or 0: no
+    limit) ends a crawl that runs too long: SIGTERM first (Scrapy closes cleanly, the run is
+    recorded as interrupted), SIGKILL after `grace` seconds. `on_start` receives the process (the
+    scheduler keeps it to stop it). `new_session` detaches the crawl from the terminal's process
+    group, so a Ctrl-C meant for a service reaches only the service, which then stops its crawls
+    once, cleanly. `forward_signals` (from the main thread only: the command line) passes a
+    SIGINT or SIGTERM sent to this process on to the crawl the same way, once; a second one kills
+    it at once. Either way the crawl's temporary folder is removed.
     """
     data = resolve_data_dir(data_dir)
     log_path = log_path or default_log_path(spider, data)
@@ -111,7 +119,11 @@ def run_crawl(
     if db_url:
         all_settings["ARCHIVER_DATABASE_URL"] = db_url
     all_settings.update(settings or {})
-    with tempfile.TemporaryDirectory(prefix="archiver-crawl-") as tmp:
+    watch = _Watch(timeout or None, grace)
+    with (
+        tempfile.TemporaryDirectory(prefix="archiver-crawl-") as tmp,
+        watch.signals(forward_signals),
+    ):
         folder = Path(tmp)  # mode 0700: only this user can look inside
         settings_file, stats_file = folder / "settings.json", folder / "stats.json"
         status_file = folder / "status.json"
@@ -119,7 +131,6 @@ def run_crawl(
         write_json_atomic(settings_file, all_settings, mode=0o600)
         command = worker_command(spider, args or {}, settings_file, stats_file)
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "archiver.settings"}
-        started = time.monotonic()
         with (
             open(os.devnull, "rb") as devnull,
             subprocess.Popen(
@@ -128,17 +139,93 @@ def run_crawl(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,
-                start_new_session=new_session,
+                start_new_session=new_session or forward_signals,
             ) as process,
         ):
             if on_start is not None:
                 on_start(process)
-            stderr = _follow(process, status_file, on_progress, started, timeout, grace)
-        duration = time.monotonic() - started
+            stderr = watch.follow(process, status_file, on_progress)
         report = _read_json(stats_file)
         stats = dict(report.get("stats") or _read_json(status_file).get("stats") or {})
     outcome = _outcome(process.returncode, report.get("outcome"), stderr, log_path, db_url)
-    return CrawlResult(process.returncode, outcome, stats, log_path, duration)
+    if watch.stopped_because is not None:
+        outcome = Outcome("interrupted", EXIT_INTERRUPTED, f"interrupted: {watch.stopped_because}")
+    warnings = [
+        line.removeprefix("warning:").strip()
+        for line in stderr.splitlines()
+        if line.startswith("warning:")
+    ]
+    return CrawlResult(process.returncode, outcome, stats, log_path, watch.duration, warnings)
+
+
+class _Watch:
+    """Follows a crawl process: progress, the time limit, and signals sent to this process."""
+
+    def __init__(self, timeout: float | None, grace: float) -> None:
+        self.timeout = timeout
+        self.grace = grace
+        self.started = time.monotonic()
+        self.duration = 0.0
+        self.stopped_because: str | None = None  # why this side stopped the crawl
+        self._signals: list[int] = []
+        self._terminated_at: float | None = None
+
+    @contextlib.contextmanager
+    def signals(self, forward: bool) -> Iterator[None]:
+        """While the crawl runs, SIGINT and SIGTERM to this process are the crawl's to handle."""
+        if not forward or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            number: signal.signal(number, lambda number, _frame: self._signals.append(number))
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def _stop(self, process: subprocess.Popen[bytes], because: str) -> None:
+        if self._terminated_at is None:
+            process.send_signal(signal.SIGTERM)
+            self._terminated_at = time.monotonic()
+            self.stopped_because = because
+
+    def follow(
+        self,
+        process: subprocess.Popen[bytes],
+        status_file: Path,
+        on_progress: Callable[[dict[str, Any]], None] | None,
+    ) -> str:
+        """Wait for the crawl, reporting progress and stopping it when asked; returns its stderr."""
+        assert process.stderr is not None
+        os.set_blocking(process.stderr.fileno(), False)
+        chunks: list[bytes] = []
+        while process.poll() is None:
+            chunk = process.stderr.read()
+            if chunk:
+                chunks.append(chunk)
+            if on_progress is not None:
+                stats = _read_json(status_file).get("stats")
+                if stats:
+                    on_progress(stats)
+            now = time.monotonic()
+            if self._signals:
+                name = signal.Signals(self._signals[0]).name
+                if len(self._signals) > 1:
+                    process.kill()  # asked twice: now
+                self._stop(process, f"{'Ctrl-C' if name == 'SIGINT' else name} received")
+            if self.timeout is not None and now - self.started > self.timeout:
+                self._stop(process, f"time limit of {format_duration(int(self.timeout))} reached")
+            if self._terminated_at is not None and now - self._terminated_at > self.grace:
+                process.kill()
+            time.sleep(0.1)
+        rest = process.stderr.read()
+        if rest:
+            chunks.append(rest)
+        self.duration = time.monotonic() - self.started
+        return b"".join(chunks).decode("utf-8", "replace")
 
 
 def _outcome(
@@ -154,40 +241,6 @@ def _outcome(
         )
     error = _last_error(stderr, log_path)
     return for_exit_code(returncode, scrub_secrets(error, [db_url]) or None)
-
-
-def _follow(
-    process: subprocess.Popen[bytes],
-    status_file: Path,
-    on_progress: Callable[[dict[str, Any]], None] | None,
-    started: float,
-    timeout: float | None,
-    grace: float,
-) -> str:
-    """Wait for the crawl, reporting progress and enforcing the timeout; returns its stderr."""
-    assert process.stderr is not None
-    os.set_blocking(process.stderr.fileno(), False)
-    chunks: list[bytes] = []
-    terminated_at: float | None = None
-    while process.poll() is None:
-        chunk = process.stderr.read()
-        if chunk:
-            chunks.append(chunk)
-        if on_progress is not None:
-            stats = _read_json(status_file).get("stats")
-            if stats:
-                on_progress(stats)
-        now = time.monotonic()
-        if timeout is not None and terminated_at is None and now - started > timeout:
-            process.send_signal(signal.SIGTERM)
-            terminated_at = now
-        elif terminated_at is not None and now - terminated_at > grace:
-            process.kill()
-        time.sleep(0.2)
-    rest = process.stderr.read()
-    if rest:
-        chunks.append(rest)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -234,7 +287,22 @@ def feed_settings(output: Path) -> dict[str, Any]:
     folder = output.absolute().parent
     if not folder.is_dir():
         raise ArgumentError(f"-o {output}: folder {folder} does not exist")
+    if output.is_dir():
+        raise ArgumentError(f"-o {output} is a folder: give a file name")
+    writable = os.access(output, os.W_OK) if output.exists() else os.access(folder, os.W_OK)
+    if not writable:
+        raise ArgumentError(f"-o {output}: cannot write there (permission denied)")
     return {"FEEDS": {str(output.absolute()): {"format": fmt, "overwrite": True}}}
+
+
+def check_data_dir(data: Path) -> None:
+    """Refuse a data folder the crawl could not write its log, pages and database into."""
+    try:
+        (data / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArgumentError(f"--data-dir {data}: cannot write there ({error.strerror})") from None
+    if not os.access(data / "logs", os.W_OK):
+        raise ArgumentError(f"--data-dir {data}: cannot write there (permission denied)")
 
 
 @dataclass
@@ -269,6 +337,7 @@ def crawl_job(
         raise ArgumentError(
             f"--stats-file: folder {job.stats_file.absolute().parent} does not exist"
         )
+    check_data_dir(resolve_data_dir(job.data_dir))
     result = run_crawl(
         job.spider,
         job.arguments,
@@ -277,10 +346,35 @@ def crawl_job(
         settings=settings,
         timeout=job.timeout,
         on_progress=on_progress,
+        forward_signals=True,
     )
+    if result.outcome.status == "interrupted":
+        _record_interruption(result, job, settings)
     if job.stats_file is not None:
         write_stats_file(job.stats_file, result)
     return result
+
+
+def _record_interruption(result: CrawlResult, job: CrawlJob, settings: Mapping[str, Any]) -> None:
+    """Give the run's row the reason this side stopped the crawl for (the crawl itself only
+    knew it was told to stop); a crawl killed before closing its row is marked interrupted."""
+    run_id = result.stats.get("archiver/run_id")
+    if not isinstance(run_id, int):  # the store was off: there is no row
+        return
+    from archiver.config import database_url
+    from archiver.db import open_archive, write_transaction
+    from archiver.db.runs import set_outcome
+
+    url = database_url(
+        settings.get("ARCHIVER_DATABASE_URL") or job.db_url,
+        settings.get("ARCHIVER_DATA_DIR") or job.data_dir,
+    )
+    engine = open_archive(url)  # marks the row of a killed crawl interrupted
+    try:
+        with write_transaction(engine) as connection:
+            set_outcome(connection, run_id, "interrupted", result.message, only_if=("interrupted",))
+    finally:
+        engine.dispose()
 
 
 def write_stats_file(path: Path, result: CrawlResult) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.config import parse_pairs, scrub_secrets
-from archiver.errors import ArchiverError
+from archiver.errors import ArchiverError, ArgumentError
 from archiver.jsonsafe import write_json_atomic
 from archiver.outcome import EXIT_ERROR, Outcome, for_exit_code
 
@@ -61,6 +61,37 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def check_settings(overrides: dict[str, Any]) -> list[str]:
+    """Warnings for setting names neither Scrapy nor the archiver knows (with the closest known
+    name); an ArgumentError for a value a known setting cannot take."""
+    from scrapy.settings import Settings, default_settings
+
+    from archiver.settings_catalog import BY_NAME, closest_name, setting
+
+    known = {name for name in dir(default_settings) if name.isupper()} | set(BY_NAME)
+    warnings = []
+    for name, value in overrides.items():
+        if name not in known:
+            guess = closest_name(name, known)
+            hint = f" (did you mean {guess}?)" if guess else ""
+            warnings.append(f"unknown setting {name}{hint}: it has no effect")
+            continue
+        given = Settings({name: value})
+        default = BY_NAME[name].default if name in BY_NAME else getattr(default_settings, name)
+        try:
+            if name in BY_NAME:
+                setting(given, name)
+            elif isinstance(default, bool):
+                given.getbool(name)
+            elif isinstance(default, int):
+                given.getint(name)
+            elif isinstance(default, float):
+                given.getfloat(name)
+        except (ValueError, TypeError, ArchiverError) as error:
+            raise ArgumentError(f"setting {name}={value!r}: {error}") from None
+    return warnings
+
+
 def _read_settings(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -81,6 +112,9 @@ def crawl(
     from archiver.crawler.ledger import CrawlLedger
     from archiver.process.spiders import check_spider
 
+    for warning in check_settings(overrides):
+        print(f"warning: {warning}", file=sys.stderr)
+        logging.getLogger(__name__).warning(warning)
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
     spidercls = check_spider(spider, arguments)

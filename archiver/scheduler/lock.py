@@ -56,7 +56,8 @@ def lock_file_path(url: str) -> Path:
     database = engine_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         raise ValueError("the scheduler needs a database file or server, not an in-memory database")
-    path = Path(database).expanduser().absolute()
+    # The real path: the same file reached through a symlink or another spelling is one lock.
+    path = Path(database).expanduser().resolve()
     return path.with_name(path.name + ".scheduler.lock")
 
 

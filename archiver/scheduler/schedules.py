@@ -124,9 +124,11 @@ def cron_trigger(expression: str, timezone: str = "UTC", jitter: int = 0) -> Cro
         translated = " ".join((minute, hour, day, month, crontab_day_of_week(weekday)))
         trigger = CronTrigger.from_crontab(translated, timezone=zone)
         trigger.jitter = jitter or None
-        return trigger
     except (ValueError, TypeError) as error:
         raise ScheduleError(f"invalid cron expression {expression!r}: {error}") from None
+    if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+        raise ScheduleError(f"cron expression {expression!r} never fires (no such date)")
+    return trigger
 
 
 def check_name(name: str) -> str:
