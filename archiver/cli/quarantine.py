@@ -67,7 +67,9 @@ def quarantine_command(
         console.print("no refused card" + (f" for {reason}" if reason else "") + ": nothing lost")
         return
     table = Table(box=box.SIMPLE_HEAD, title=f"{len(rows)} of {total} refused cards (UTC)")
-    for column in ("reasons", "runs", "first seen", "last seen", "card", "page"):
+    for column in ("reasons", "runs", "first seen", "last seen"):
+        table.add_column(column, no_wrap=True)
+    for column in ("card", "page"):
         table.add_column(column, overflow="fold")
     for row in rows:
         card = row.url or f"{row.title!r} ({row.date!r})"

@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from archiver.config import scrub_secrets
 from archiver.coverage import ListingRead
 from archiver.items import PAGE_META
-from archiver.outcome import CrawlFacts, MissedPage, Outcome, decide
+from archiver.outcome import EXIT_EMPTY_FILTER, CrawlFacts, MissedPage, Outcome, decide
 
 
 class _FirstError(logging.Handler):
@@ -51,19 +51,22 @@ class PageRecord:
     status: int | None = None  # the final HTTP status, once answered
     cards: int | None = None  # cards parsed, once the spider read it
     has_next: bool = False  # the page linked to a next page
-    cause: str | None = None  # why it could not be read
+    cause: str | None = None  # why it could not be read (an error, an empty or garbled answer)
+
+    @property
+    def readable(self) -> bool:
+        """Answered 200 with a whole HTML page (cards or not)."""
+        return self.status == 200 and self.cause is None and self.cards is not None
 
     def missed_cause(self) -> str | None:
         """Why this page counts as not read (None: it was read)."""
-        if self.status == 304:
+        if self.status == 304 or (self.readable and self.cards):
             return None
-        if self.status == 200 and self.cards:
-            return self.cause  # e.g. cut short
         if self.cause:
             return self.cause
-        if self.status == 200:
-            return "no listing card on the page (empty, maintenance or garbled page)"
-        if self.status is not None:
+        if self.readable:
+            return "no listing card on the page (a maintenance or changed page)"
+        if self.status is not None and self.status != 200:
             return f"HTTP {self.status}"
         return "no answer"
 
@@ -139,17 +142,24 @@ class CrawlLedger:
         record.cause = f"{detail} after {_tries(request)}"
 
     def parsed(
-        self, request: Request, status: int, cards: int, has_next: bool, cut_short: bool
+        self, request: Request, status: int, cards: int, has_next: bool, garbled: str | None
     ) -> None:
-        """What the spider found on a listing page it read."""
+        """What the spider found on a listing page it read (`garbled`: why the answer is not a
+        whole HTML page, e.g. empty or cut short)."""
         record = self._record(request)
         if record is None:
             return
         record.status = status
         record.cards = cards
         record.has_next = has_next
-        if cut_short:
-            record.cause = "cut short (the page ends before </html>)"
+        if garbled:
+            record.cause = garbled
+
+    def readable_pages(self) -> int | None:
+        """Listing pages answered with a whole HTML page (None when no listing was tracked)."""
+        if not self.pages:
+            return None
+        return sum(1 for record in self.pages.values() if record.readable)
 
     def missed(self) -> tuple[MissedPage, ...]:
         """The listing pages the crawl was due to read and could not, in page order."""
@@ -163,11 +173,13 @@ class CrawlLedger:
 
     def listing_read(self, start_page: int, stopped_by: str | None) -> ListingRead:
         """What the crawl did to its listing (for the listing's coverage)."""
+        if self.outcome().exit_code == EXIT_EMPTY_FILTER:
+            return ListingRead(start_page)  # an empty listing: nothing to read, nothing missed
         missed = self.missed()
         read = [n for n, record in self.pages.items() if record.missed_cause() is None]
         last = max(read, default=None)
         reached_end = any(
-            record.status == 200 and record.cards and not record.has_next
+            record.readable and record.cards and not record.has_next
             for record in self.pages.values()
         )
         return ListingRead(
@@ -198,6 +210,12 @@ class CrawlLedger:
         """Everything the outcome depends on, as of now."""
         stats: dict[str, Any] = self.crawler.stats.get_stats() if self.crawler.stats else {}
         control = stats.get("archiver/control_cards")
+        readable = self.readable_pages()
+        if readable is not None:
+            # Pages that answered 200 with an empty or garbled body were not read.
+            empty = sum(1 for r in self.pages.values() if r.readable and not r.cards)
+            stats = {**stats, "archiver/listing_pages": readable}
+            stats["archiver/pages_without_cards"] = empty
         return CrawlFacts.from_stats(
             stats,
             finish_reason=reason,

@@ -51,16 +51,24 @@ class ListingAnswersMiddleware:
             self.ledger.failed(request, exception)
 
 
-def cut_short(response: Response) -> bool:
-    """Whether an HTML page ends before its closing `</html>` (a body cut off mid-way).
+def garbled(response: Response) -> str | None:
+    """Why an answer is not a whole HTML page (None when it is one).
 
     >>> from scrapy.http import HtmlResponse
-    >>> cut_short(HtmlResponse("http://x/", body=b"<html><body>cards</body></html>\\n"))
-    False
-    >>> cut_short(HtmlResponse("http://x/", body=b"<html><body><div class="))
+    >>> garbled(HtmlResponse("http://x/", body=b"<html><body>cards</body></html>\\n")) is None
     True
+    >>> garbled(HtmlResponse("http://x/", body=b"<html><body><div class="))
+    'an incomplete or garbled page (no closing </html>)'
+    >>> garbled(HtmlResponse("http://x/", body=b""))
+    'an empty answer'
     """
-    return bool(response.body) and b"</html>" not in response.body[-4096:].lower()
+    if response.status != 200:
+        return None
+    if not response.body.strip():
+        return "an empty answer"
+    if b"</html>" not in response.body[-4096:].lower():
+        return "an incomplete or garbled page (no closing </html>)"
+    return None
 
 
 class ListingPagesMiddleware:
@@ -88,5 +96,4 @@ class ListingPagesMiddleware:
             else:
                 cards += 1
             yield output
-        truncated = response.status == 200 and cut_short(response)
-        self.ledger.parsed(response.request, response.status, cards, has_next, truncated)
+        self.ledger.parsed(response.request, response.status, cards, has_next, garbled(response))

@@ -289,20 +289,26 @@ def feed_settings(output: Path) -> dict[str, Any]:
         raise ArgumentError(f"-o {output}: folder {folder} does not exist")
     if output.is_dir():
         raise ArgumentError(f"-o {output} is a folder: give a file name")
-    writable = os.access(output, os.W_OK) if output.exists() else os.access(folder, os.W_OK)
-    if not writable:
-        raise ArgumentError(f"-o {output}: cannot write there (permission denied)")
+    existed = output.exists()
+    try:  # the one sure test (permissions alone say nothing for root, or for /proc)
+        with output.open("a"):
+            pass
+    except OSError as error:
+        raise ArgumentError(f"-o {output}: cannot write there ({error.strerror})") from None
+    if not existed:
+        output.unlink()
     return {"FEEDS": {str(output.absolute()): {"format": fmt, "overwrite": True}}}
 
 
 def check_data_dir(data: Path) -> None:
     """Refuse a data folder the crawl could not write its log, pages and database into."""
+    probe = data / "logs" / f".write-test-{os.getpid()}"
     try:
-        (data / "logs").mkdir(parents=True, exist_ok=True)
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
     except OSError as error:
         raise ArgumentError(f"--data-dir {data}: cannot write there ({error.strerror})") from None
-    if not os.access(data / "logs", os.W_OK):
-        raise ArgumentError(f"--data-dir {data}: cannot write there (permission denied)")
 
 
 @dataclass
