@@ -1,8 +1,9 @@
 """`archiver demo`: the whole chain against the bundled copy of the site, start to finish.
 
 It serves the shipped copy on 127.0.0.1, crawls the whole newsroom and each bundled filter with
-the real spider and pipelines (each crawl in its own process, as in production), stores into the
-configured database (default `data/archive.db`), and returns what a person wants to see.
+the real spider and pipelines (each crawl in its own process, as in production), stores into its
+own archive (`data/demo/archive.db`, never the configured production one), and returns what a
+person wants to see.
 """
 
 from __future__ import annotations
