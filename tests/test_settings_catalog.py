@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from scrapy.settings import Settings
 
 from archiver import settings as project_settings
@@ -57,3 +58,18 @@ def test_typed_values_from_the_command_line() -> None:
 
 def test_a_mistyped_name_finds_what_was_meant() -> None:
     assert closest_name("ARCHIVER_STORE_BATCHSIZE", BY_NAME) == "ARCHIVER_STORE_BATCH_SIZE"
+
+
+def test_the_crawl_process_checks_setting_values_and_names() -> None:
+    from archiver.errors import ArgumentError
+    from archiver.process.worker import check_settings
+
+    # Scrapy reads some 0/1 switches with getbool: a boolean spelling is a good value.
+    assert check_settings({"TELNETCONSOLE_ENABLED": "False", "RETRY_TIMES": "2"}) == []
+    assert check_settings({"ARCHIVER_STORE_ENABLED": "0", "DOWNLOAD_DELAY": "0.5"}) == []
+    (warning,) = check_settings({"DOWNLOAD_DELAI": "0"})
+    assert "did you mean DOWNLOAD_DELAY?" in warning
+    with pytest.raises(ArgumentError, match="CONCURRENT_REQUESTS='many'"):
+        check_settings({"CONCURRENT_REQUESTS": "many"})
+    with pytest.raises(ArgumentError, match="ARCHIVER_STORE_BATCH_SIZE"):
+        check_settings({"ARCHIVER_STORE_BATCH_SIZE": "lots"})

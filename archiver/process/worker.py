@@ -81,15 +81,23 @@ def check_settings(overrides: dict[str, Any]) -> list[str]:
         try:
             if name in BY_NAME:
                 setting(given, name)
-            elif isinstance(default, bool):
-                given.getbool(name)
-            elif isinstance(default, int):
-                given.getint(name)
-            elif isinstance(default, float):
-                given.getfloat(name)
+            elif isinstance(default, bool | int | float):
+                # Scrapy spells some switches as 0/1 and reads them with getbool: a number or a
+                # boolean is fine for any number-like default.
+                _number_or_boolean(given, name)
         except (ValueError, TypeError, ArchiverError) as error:
             raise ArgumentError(f"setting {name}={value!r}: {error}") from None
     return warnings
+
+
+def _number_or_boolean(settings: Any, name: str) -> None:
+    try:
+        settings.getfloat(name)
+    except (ValueError, TypeError):
+        try:
+            settings.getbool(name)
+        except ValueError:
+            raise ValueError("not a number or a boolean (1/0, true/false)") from None
 
 
 def _read_settings(path: Path | None) -> dict[str, Any]:
