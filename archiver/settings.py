@@ -34,6 +34,9 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Every pipeline is synchronous: an item runs to the store without yielding, so item workers past
+# a page's dozen cards only cost asyncio tasks (Scrapy's 100 start 100 tasks for every page).
+CONCURRENT_ITEMS = 16
 
 # The spider relies on Scrapy's OffsiteMiddleware (allowed_domains from base_url), on by default.
 # The incremental stop filters the spider's output the way Scrapy's DepthMiddleware does.
@@ -59,7 +62,10 @@ DOWNLOADER_MIDDLEWARES: dict[str, int] = {
 }
 
 # Components that hold the crawl's state, each with one job (see docs/architecture.md).
-EXTENSIONS: dict[str, int] = {
+EXTENSIONS: dict[str, int | None] = {
+    # Scrapy's remote control runs Python sent over HTTP inside the crawl, with a token written to
+    # the user's profile folder. A scheduled crawl on a server has no use for it; off, like telnet.
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "archiver.crawler.ledger.CrawlLedger": 50,
     "archiver.crawler.database.ArchiveDatabase": 100,
     "archiver.crawler.run_record.RunRecord": 110,

@@ -17,8 +17,6 @@ from archiver.normalize.types import OTHER, VOCABULARY
 pytestmark = pytest.mark.slow
 
 # The store is off in these crawls (no database), so the JSONL quarantine keeps refused items.
-# EXTENSIONS is named explicitly because run_crawl currently replaces the project's EXTENSIONS
-# with its own StatusFile entry (see test_run_crawl_keeps_the_project_quarantine below).
 QUARANTINE_SETTINGS = {"ARCHIVER_QUARANTINE_JSONL": True}
 
 

@@ -218,6 +218,9 @@ def test_the_database_password_appears_nowhere(
     assert logs and all(password not in log.read_text() for log in logs)
     assert password not in stats_file.read_text()
     assert "***@" in next(iter(logs)).read_text()  # the log names the database, masked
+    # Nor does the crawl serve Scrapy's remote control (Python over HTTP, token on disk).
+    log_text = next(iter(logs)).read_text()
+    assert "Enabled extensions" in log_text and "RemoteControl" not in log_text
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
