@@ -72,36 +72,22 @@ def release_cells(row: Sequence[Any]) -> list[str]:
     ...                "2024-05-02T12:00:00Z", 7))
     ['u', 'T', '', '', '', '', 'true', 'a;b', '2024-05-01T12:00:00Z', '2024-05-02T12:00:00Z']
     """
-    url, title, published_on, type_, type_raw, summary, truncated, facets, first, last = row[:10]
-    return [
-        url,
-        title or "",
-        published_on or "",
-        type_ or "",
-        type_raw or "",
-        summary or "",
-        "true" if truncated else "false",
-        ";".join(sorted(facets.split(";"))) if facets else "",
-        first,
-        last,
-    ]
+    facets, first, last = row[7:10]
+    return [*_field_cells(row), ";".join(facet_list(facets)), first, last]
 
 
 def version_cells(row: Sequence[Any]) -> list[str]:
     """A version row (`archiver.db.releases.versions_query`) as CSV cells (`VERSION_FIELDS`)."""
-    url, title, published_on, type_, type_raw, summary, truncated, since, until, replaced = row[:10]
-    return [
-        url,
-        title or "",
-        published_on or "",
-        type_ or "",
-        type_raw or "",
-        summary or "",
-        "true" if truncated else "false",
-        since or "",
-        until or "",
-        replaced or "",
-    ]
+    since, until, replaced = row[7:10]
+    return [*_field_cells(row), since or "", until or "", replaced or ""]
+
+
+def _field_cells(row: Sequence[Any]) -> list[str]:
+    """The seven cells a release and a version share: URL, title, date, type, raw type,
+    summary, truncated."""
+    url, title, published_on, type_, type_raw, summary, truncated = row[:7]
+    empty_if_none = (title, published_on, type_, type_raw, summary)
+    return [url, *(value or "" for value in empty_if_none), "true" if truncated else "false"]
 
 
 def version_record(row: Sequence[Any]) -> dict[str, Any]:
