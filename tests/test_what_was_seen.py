@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from archiver.db import make_engine
-from archiver.db.tables import INVALID, RUNS
+from archiver.db.tables import INVALID, RELEASES, RUNS
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
 from archiver.outcome import EXIT_EMPTY_FILTER, EXIT_ERROR, EXIT_OK, EXIT_USAGE
@@ -214,6 +214,33 @@ def test_a_mistyped_setting_name_is_warned_about_with_the_closest_name(tmp_path:
     assert result.returncode == EXIT_OK, result.stderr
     assert "unknown setting DOWNLOAD_DELAI (did you mean DOWNLOAD_DELAY?)" in " ".join(
         result.stderr.split()
+    )
+
+
+def test_a_component_dict_adds_to_the_archivers_own_and_cannot_remove_what_it_needs(
+    tmp_path: Path,
+) -> None:
+    """`-s EXTENSIONS=...` used to replace the archiver's extensions: 206 releases crawled,
+    none stored, "crawl process exited with status 1"."""
+    added = json.dumps({"scrapy.extensions.closespider.CloseSpider": 0})
+    removed = json.dumps({"pipelines.store.StorePipeline": None})
+    with DemoServer() as server:
+        result = crawl_cli(server, tmp_path, "-s", f"EXTENSIONS={added}")
+        refused = crawl_cli(server, tmp_path, "-s", f"ITEM_PIPELINES={removed}")
+    assert result.returncode == EXIT_OK, result.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(select(func.count()).select_from(RELEASES)).scalar()
+            runs = connection.execute(select(RUNS.c.status)).scalars().all()
+    finally:
+        engine.dispose()
+    assert stored == 206  # every valid release of the demo site (one card lacks its date)
+    assert runs == ["finished"]  # the refused crawl left no run behind
+    assert refused.returncode == EXIT_USAGE
+    assert (
+        "setting ITEM_PIPELINES cannot remove pipelines.store.StorePipeline: use "
+        "ARCHIVER_STORE_ENABLED=0 to crawl without storing" in " ".join(refused.stderr.split())
     )
 
 

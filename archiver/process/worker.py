@@ -90,6 +90,54 @@ def check_settings(overrides: dict[str, Any]) -> list[str]:
     return warnings
 
 
+# Scrapy replaces a project's component dict with one given on the command line, which would
+# silently drop the archiver's own components; here a given dict adds to them instead.
+COMPONENT_SETTINGS = (
+    "EXTENSIONS",
+    "ITEM_PIPELINES",
+    "DOWNLOADER_MIDDLEWARES",
+    "SPIDER_MIDDLEWARES",
+)
+
+# What the archive's promise rests on (the outcome, the run row, every card stored or refused
+# with a reason): never removed by a component dict. Each is switched off by its own setting.
+_NO_STORE = "use ARCHIVER_STORE_ENABLED=0 to crawl without storing"
+REQUIRED_COMPONENTS = {
+    "archiver.crawler.ledger.CrawlLedger": "it decides the crawl's outcome",
+    "archiver.crawler.database.ArchiveDatabase": _NO_STORE,
+    "archiver.crawler.run_record.RunRecord": _NO_STORE,
+    "archiver.crawler.listing.ListingAnswersMiddleware": "it tells which listing pages were read",
+    "archiver.crawler.listing.ListingPagesMiddleware": "it tells which listing pages were read",
+    "pipelines.normalize.NormalizePipeline": "the store keeps normalised items only",
+    "pipelines.validate.ValidatePipeline": "invalid cards would be stored without a reason",
+    "pipelines.store.StorePipeline": _NO_STORE,
+}
+
+
+def merge_components(project: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """`overrides` with each component dict given (JSON text or a dict) laid over the project's
+    own: `-s 'EXTENSIONS={"myproject.Ext": 500}'` adds one extension, `None` removes one.
+
+    Raises ArgumentError when a given dict removes a component the archive cannot do without.
+    """
+    from scrapy.settings import Settings
+
+    merged = dict(overrides)
+    for name in COMPONENT_SETTINGS:
+        if name not in overrides:
+            continue
+        try:
+            given = Settings({name: overrides[name]}).getdict(name)
+        except ValueError as error:
+            raise ArgumentError(f"setting {name}: {error}") from None
+        merged[name] = {**project.getdict(name), **given}
+        for component, value in given.items():
+            if value is None and component in REQUIRED_COMPONENTS:
+                why = REQUIRED_COMPONENTS[component]
+                raise ArgumentError(f"setting {name} cannot remove {component}: {why}")
+    return merged
+
+
 def _number_or_boolean(settings: Any, name: str) -> None:
     try:
         settings.getfloat(name)
@@ -124,7 +172,7 @@ def crawl(
         print(f"warning: {warning}", file=sys.stderr)
         logging.getLogger(__name__).warning(warning)
     settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
+    settings.setdict(merge_components(settings, overrides), priority="cmdline")
     spidercls = check_spider(spider, arguments)
     process = CrawlerProcess(settings)
     scrub_handlers(scrubber)  # Scrapy's own handler (the log file) exists from here on
