@@ -233,3 +233,12 @@ def test_the_database_password_appears_nowhere(
     failed = run_cli("runs", "--db", wrong, cwd=tmp_path)
     assert failed.returncode == 1 and password not in failed.stdout + failed.stderr
     assert len(failed.stderr.strip().splitlines()) == 1
+    # Nor in an export and its manifest, which names the database it came from.
+    exported = run_cli("export", "--db", url, "-o", str(tmp_path / "out.csv"), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    manifests = list(tmp_path.glob("out.csv*.json")) + list(tmp_path.glob("out*manifest*"))
+    assert manifests, sorted(path.name for path in tmp_path.iterdir())
+    for path in (tmp_path / "out.csv", *manifests):
+        assert password not in path.read_text(encoding="utf-8")
+    assert password not in exported.stdout + exported.stderr
+    assert "***@" in manifests[0].read_text(encoding="utf-8")
