@@ -32,7 +32,10 @@ class RawCard:
     credit: str
     position: int  # 1-based position of the card on its page
     page_url: str
-    layout: str  # which markup layout matched: "current" or "previous"
+    layout: str  # which markup layout read the card: "current", "previous" or "fallback"
+    # How each field was found: {"title": "selector", "label": "structure", ...}; a field found
+    # by neither is "" and has no entry (see docs/extraction.md).
+    found: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +57,8 @@ class ReleaseItem:
     caption: str = ""
     credit: str = ""
     fetched_at: datetime | None = None
+    # How the extractor found each field: "selector" or "structure" (RawCard.found).
+    found_by: dict[str, str] = field(default_factory=dict)
     # Filled by pipelines.normalize.NormalizePipeline.
     url: str | None = None  # canonical release URL on the source's canonical origin
     title: str | None = None
@@ -94,6 +99,7 @@ class ReleaseItem:
             caption=card.caption,
             credit=card.credit,
             fetched_at=fetched_at,
+            found_by=card.found,
         )
 
 

@@ -27,15 +27,21 @@ def test_fixture_case(case: Path) -> None:
     listing = extract_listing(html, page_url)
     assert listing.layout == expected["layout"]
     assert listing.next_url == expected["next_url"]
-    got = [{name: getattr(card, name) for name in FIELDS} for card in listing.cards]
+    # "found" is checked where the case states it (the hand-written and the fallback cases).
+    got = [
+        {name: getattr(card, name) for name in FIELDS}
+        | ({"found": card.found} if "found" in want else {})
+        for card, want in zip(listing.cards, expected["cards"], strict=False)
+    ]
+    assert len(listing.cards) == len(expected["cards"])
     assert got == expected["cards"]
     assert [card.position for card in listing.cards] == list(range(1, len(got) + 1))
     assert all(card.page_url == page_url for card in listing.cards)
 
 
-def test_fixture_cases_cover_both_layouts() -> None:
+def test_fixture_cases_cover_both_layouts_the_fallback_and_no_listing() -> None:
     layouts = {case.parent.name for case in CASES}
-    assert layouts == {"current", "previous"}
+    assert layouts == {"current", "previous", "fallback", "none"}
     assert {"seed", "drift"} <= {case.name for case in CASES if case.parent.name == "previous"}
 
 
@@ -63,7 +69,7 @@ def test_url_joined_against_page_url() -> None:
 
 
 def test_unknown_markup_yields_no_card_but_keeps_next_link() -> None:
-    html, page_url, _ = load(FIXTURES / "current" / "no-cards")
+    html, page_url, _ = load(FIXTURES / "none" / "no-listing")
     listing = extract_listing(html, page_url)
     assert listing.cards == [] and listing.layout is None
     assert listing.next_url is not None  # the crawl can see there was more to read

@@ -1,8 +1,11 @@
 """Extractors: one listing page's HTML in, raw cards out. Pure: no network, no database, no Scrapy.
 
-Both of amnestyusa.org's layouts are supported and detected per page (see `layouts.py`). Classes
-are matched by token (CSS class selectors), never by whole class strings, so an extra utility
-class on a card does not break a field. The same functions re-parse archived pages later.
+Both of amnestyusa.org's layouts are known and detected per page (`layouts.py`); classes are
+matched by token, so an extra utility class on a card does not break a field. A field none of a
+layout's selectors finds is looked for by its role in the card (`structure.py`), and a page no
+layout matches is searched for its listing by structure alone (`layout = fallback`). Every card
+says how each field was found. docs/extraction.md has the rules; the same functions re-parse
+archived pages later.
 """
 
 from __future__ import annotations
@@ -13,10 +16,19 @@ from typing import Any
 from parsel import Selector
 from w3lib.encoding import html_body_declared_encoding
 
-from archiver.extract.layouts import LAYOUTS, Layout, next_page_url
+from archiver.extract.layouts import (
+    FALLBACK,
+    LAYOUTS,
+    SELECTOR,
+    STRUCTURE,
+    Layout,
+    next_page_url,
+)
+from archiver.extract.structure import fallback_card_nodes, release_link_test
 from archiver.items import RawCard
+from archiver.sites import AMNESTYUSA, Source
 
-__all__ = ["LAYOUTS", "Layout", "Listing", "extract_listing"]
+__all__ = ["FALLBACK", "LAYOUTS", "SELECTOR", "STRUCTURE", "Layout", "Listing", "extract_listing"]
 
 
 @dataclass(slots=True)
@@ -26,8 +38,28 @@ class Listing:
     page_url: str
     cards: list[RawCard] = field(default_factory=list)
     next_url: str | None = None
-    layout: str | None = None  # None when no known layout matched any card
+    layout: str | None = None  # None when neither a known layout nor the fallback found a card
     decoded_as: str | None = None  # the encoding used when the declared one was wrong
+    next_found: str | None = None  # how the next-page link was found ("selector", "structure")
+
+    @property
+    def fallback(self) -> bool:
+        """Whether the structural fallback read this page (no known layout matched)."""
+        return self.layout == FALLBACK.name
+
+    def found_counts(self) -> dict[str, int]:
+        """How the page's fields were found: {"selector": 48, "structure": 2,
+        "structure/label": 2, ...} over every card and the next-page link."""
+        counts: dict[str, int] = {}
+        pairs = [(how, name) for card in self.cards for name, how in card.found.items()]
+        if self.next_found:
+            pairs.append((self.next_found, "next_page"))
+        for how, name in pairs:
+            counts[how] = counts.get(how, 0) + 1
+            if how == STRUCTURE:
+                key = f"{how}/{name}"
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 #: What a page in a Western language most often really is when its declared encoding is wrong.
@@ -69,12 +101,16 @@ def extract_listing(
     layouts: tuple[Layout, ...] = LAYOUTS,
     *,
     encoding: str | None = None,
+    source: Source = AMNESTYUSA,
+    fallback: bool = True,
 ) -> Listing:
     """Read every card of a listing page (`html` as text, or bytes in `encoding`).
 
     The layout whose card selector matches the most cards wins, so a page is never read with the
-    wrong layout's field selectors. An empty `cards` list on a page that answered 200 means the
-    markup changed: callers must report it, not treat it as the end of the listing.
+    wrong layout's field selectors; when none matches, the structural fallback looks for the
+    listing (`layout = "fallback"`). An empty `cards` list on a page that answered 200 means
+    the page holds no listing the archiver can see: callers must report it, not treat it as the
+    end of the listing. `fallback=False` leaves such a page without cards.
     """
     decoded_as = None
     if isinstance(html, bytes):
@@ -87,16 +123,19 @@ def extract_listing(
         nodes = layout.card_nodes(root)
         if nodes and (best is None or len(nodes) > len(best[1])):
             best = (layout, nodes)
+    is_release = release_link_test(source, page_url)
+    if best is None and fallback and (nodes := fallback_card_nodes(root, is_release)):
+        best = (FALLBACK, nodes)
+    next_url, next_found = next_page_url(root, page_url)
     listing = Listing(
-        page_url=page_url, next_url=next_page_url(root, page_url), decoded_as=decoded_as
+        page_url=page_url, next_url=next_url, decoded_as=decoded_as, next_found=next_found
     )
     if best is None:
         return listing
     layout, nodes = best
     listing.layout = layout.name
     listing.cards = [
-        card
+        layout.read_card(node, page_url, position, is_release)
         for position, node in enumerate(nodes, start=1)
-        if (card := layout.read_card(node, page_url, position)) is not None
     ]
     return listing

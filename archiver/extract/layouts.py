@@ -16,42 +16,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml import etree
-from parsel.csstranslator import css2xpath
-from w3lib.url import safe_url_string
 
+from archiver.extract.nodes import (
+    Node,
+    compiled,
+    exact_text,
+    inner_html,
+    inside,
+    is_link,
+    label_text,
+    text_outside,
+)
+from archiver.extract.structure import CardStructure, absolute_url, next_page_by_structure
 from archiver.items import RawCard
 
-Node = Any  # an lxml element of the parsed page
 XPathFn = Callable[..., Any]
 
-# Compiled once: lxml's own XPath objects cost a few microseconds a call where a Selector query
-# (CSS translation, a new Selector per match) costs tens, and a page asks a hundred or more.
-_TEXT = etree.XPath(".//text()[not(ancestor::script)][not(ancestor::style)]", smart_strings=False)
+#: How a field was found (RawCard.found): by one of the layout's selectors, or by the rules of
+#: archiver.extract.structure.
+SELECTOR = "selector"
+STRUCTURE = "structure"
+
 # Text of an element, leaving out what sits inside a credit line (kept separately).
 _TEXT_OUTSIDE_CREDIT = etree.XPath(
     ".//text()[not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' credit ')])]"
     "[not(ancestor::script)][not(ancestor::style)]",
     smart_strings=False,
 )
-_LABEL_PIECES = etree.XPath(".//text()[not(ancestor::script)] | .//img/@alt", smart_strings=False)
-
-
-@cache
-def compiled(css: str) -> XPathFn:
-    """A CSS selector (with parsel's `::text` and `::attr()`) as a compiled lxml XPath."""
-    return etree.XPath(css2xpath(css), smart_strings=False)
-
-
-def exact_text(node: Node | None) -> str:
-    """All text of an element, exactly as on the page (no stripping, no collapsing)."""
-    if node is None:
-        return ""
-    return "".join(_TEXT(node))
 
 
 def first(node: Node, selectors: Sequence[str]) -> Node | None:
@@ -63,17 +57,6 @@ def first(node: Node, selectors: Sequence[str]) -> Node | None:
     return None
 
 
-def label_text(node: Node | None) -> str:
-    """A type label with its icon text, as a reader of the page hears it.
-
-    Icons are `img[alt]` or visually hidden spans; both are read in document order and joined
-    with single spaces, so `<img alt="Sheet of paper"> Report` reads `Sheet of paper Report`.
-    """
-    if node is None:
-        return ""
-    return " ".join(piece.strip() for piece in _LABEL_PIECES(node) if piece.strip())
-
-
 NEXT_PAGE = (
     "div.next a.next::attr(href)",
     "a.next::attr(href)",
@@ -82,14 +65,15 @@ NEXT_PAGE = (
 )
 
 
-def next_page_url(root: Node, page_url: str) -> str | None:
-    """The absolute URL of the next listing page, or None on the last page."""
+def next_page_url(root: Node, page_url: str) -> tuple[str | None, str | None]:
+    """The absolute URL of the next listing page (None on the last page) and how it was found."""
     for css in NEXT_PAGE:
         found = compiled(css)(root)
         href = str(found[0]) if found else ""
         if href.strip():
-            return safe_url_string(urljoin(page_url, href.strip()))
-    return None
+            return absolute_url(page_url, href), SELECTOR
+    by_structure = next_page_by_structure(root, page_url)
+    return by_structure, STRUCTURE if by_structure else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,38 +94,70 @@ class Layout:
     def card_nodes(self, root: Node) -> list[Node]:
         """The card elements of a page in document order (outermost only)."""
         for css in self.card:
-            nodes = [node for node in compiled(css)(root) if _is_link(node) or _has_link(node)]
+            nodes = [node for node in compiled(css)(root) if is_link(node) or _has_link(node)]
             if nodes:
                 return nodes
         return []
 
-    def read_card(self, node: Node, page_url: str, position: int) -> RawCard:
-        """One card's raw strings. Never cleans: that is the normalisers' job."""
+    def read_card(
+        self, node: Node, page_url: str, position: int, is_release: Callable[[str], bool]
+    ) -> RawCard:
+        """One card's raw strings: each field by the layout's selectors, and by structure where
+        none of them matches. Never cleans: that is the normalisers' job."""
+        found: dict[str, str] = {}
+        structure = CardStructure(node, is_release)
+
+        def pick(role: str, selectors: tuple[str, ...]) -> Node | None:
+            element = first(node, selectors)
+            if element is not None:
+                found[role] = SELECTOR
+                structure.known[role] = element
+                return element
+            element = getattr(structure, role)
+            if element is not None:
+                found[role] = STRUCTURE
+            return element
+
+        title = pick("title", self.title)
+        date = pick("date", self.date)
+        label = pick("label", self.label)
         href = self._href(node)
-        summary = first(node, self.summary)
-        caption = first(node, self.caption)
-        image = first(node, self.image)
+        if href.strip():
+            found["link"] = SELECTOR
+        elif structure.link:
+            href, found["link"] = structure.link, STRUCTURE
+        image = pick("image", self.image)
+        caption = pick("caption", self.caption)
+        credit = pick("credit", self.credit)
+        if caption is None:
+            caption_text = ""
+        elif found["caption"] == SELECTOR and found.get("credit") != STRUCTURE:
+            caption_text = "".join(_TEXT_OUTSIDE_CREDIT(caption))  # every `.credit` left out
+        else:
+            caption_text = text_outside(caption, credit if inside(credit, caption) else None)
+        summary = pick("summary", self.summary)
         return RawCard(
-            url=safe_url_string(urljoin(page_url, href.strip())) if href.strip() else "",
+            url=absolute_url(page_url, href),
             href=href,
-            title=exact_text(first(node, self.title)),
+            title=exact_text(title),
             summary=exact_text(summary),
-            summary_html=_inner_html(summary),
-            date=exact_text(first(node, self.date)),
-            label=label_text(first(node, self.label)),
+            summary_html=inner_html(summary),
+            date=exact_text(date),
+            label=label_text(label),
             image_alt=image.get("alt", "") if image is not None else "",
-            caption="".join(_TEXT_OUTSIDE_CREDIT(caption)) if caption is not None else "",
-            credit=exact_text(first(node, self.credit)),
+            caption=caption_text,
+            credit=exact_text(credit),
             position=position,
             page_url=page_url,
             layout=self.name,
+            found=found,
         )
 
     def _href(self, node: Node) -> str:
         href = ""
         for css in self.link:
             if css == "":
-                href = node.get("href", "") if _is_link(node) else ""
+                href = node.get("href", "") if is_link(node) else ""
             else:
                 found = compiled(css)(node)
                 href = str(found[0]) if found else ""
@@ -150,25 +166,26 @@ class Layout:
         return href
 
 
+#: The structural fallback: cards found by `structure.fallback_card_nodes`, every field by the
+#: structural rules (no selector at all).
+FALLBACK = Layout(
+    name="fallback",
+    card=(),
+    link=(),
+    title=(),
+    summary=(),
+    date=(),
+    label=(),
+    image=(),
+    caption=(),
+    credit=(),
+)
+
 _HAS_LINK = etree.XPath("boolean(descendant-or-self::a[@href])")
-
-
-def _is_link(node: Node) -> bool:
-    return node.tag == "a" and bool(node.get("href"))
 
 
 def _has_link(node: Node) -> bool:
     return bool(_HAS_LINK(node))
-
-
-def _inner_html(node: Node | None) -> str:
-    """The element's content as HTML, as on the page (its text, children and their tails)."""
-    if node is None:
-        return ""
-    children = (
-        etree.tostring(child, method="html", encoding="unicode", with_tail=True) for child in node
-    )
-    return (node.text or "") + "".join(children)
 
 
 CURRENT = Layout(
