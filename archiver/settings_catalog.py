@@ -166,14 +166,23 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds between index flushes of a partial batch; 0: only full batches",
         "warc",
     ),
-    # -- reparse --------------------------------------------------------------------------------
+    # -- extraction -----------------------------------------------------------------------------
     Setting(
         "ARCHIVER_EXTRACT_LAYOUTS",
         None,
         "str",
-        "import path of a tuple of archiver.extract.Layout to parse with instead of the shipped"
-        " ones (try a fix on archived pages with `archiver reparse`)",
-        "reparse",
+        "layouts to read pages with instead of the shipped ones, in crawls and `archiver"
+        " reparse`: a .toml file, or the import path of a tuple of archiver.extract.Layout"
+        " (docs/extraction.md)",
+        "extract",
+    ),
+    Setting(
+        "ARCHIVER_STRUCTURAL_FALLBACK",
+        True,
+        "bool",
+        "read a page no known layout matches by structure (layout fallback, exit 7); 0: such a"
+        " page gives no card (exit 3)",
+        "extract",
     ),
     # -- process --------------------------------------------------------------------------------
     Setting(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 import scrapy
@@ -24,10 +25,10 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from archiver import __version__
 from archiver.errors import ArgumentError
-from archiver.extract import extract_listing
 from archiver.items import NEXT_PAGE_META, PAGE_META, ReleaseItem
 from archiver.settings_catalog import BY_NAME, check_choice
-from archiver.sites import parse_listing_args
+from archiver.sites import AMNESTYUSA, parse_listing_args
+from spiders.listing import ListingReader, count_listing
 
 LISTING_ARGUMENTS = ("country", "issue", "start_page", "max_pages", "base_url")
 ARGUMENTS = (*LISTING_ARGUMENTS, "incremental")
@@ -80,6 +81,11 @@ class AmnestyUsaSpider(scrapy.Spider):
             )
             settings.set("USER_AGENT", f"archiver/{__version__} (+{contact})", priority="spider")
 
+    @cached_property
+    def reader(self) -> ListingReader:
+        """Reads listing pages with the crawl's layouts (read once the settings are known)."""
+        return ListingReader(self.settings)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """The first listing page asked for (page 1 unless `start_page`)."""
         yield self._page_request(self.query.page_url(self.query.start_page), self.query.start_page)
@@ -113,7 +119,7 @@ class AmnestyUsaSpider(scrapy.Spider):
             yield from self._next_page(self.query.page_url(page + 1), response.url, page)
             return
         stats.inc_value("archiver/listing_pages")
-        listing = extract_listing(response.body, response.url, encoding=response.encoding)
+        listing = self.reader.read(response.body, response.url, AMNESTYUSA, response.encoding)
         if listing.decoded_as:
             stats.inc_value("archiver/pages_misdeclared_encoding")
             self.logger.warning(
@@ -122,18 +128,23 @@ class AmnestyUsaSpider(scrapy.Spider):
                 response.encoding,
                 listing.decoded_as,
             )
+        count_listing(stats, listing)
         if not listing.cards:
-            stats.inc_value("archiver/pages_without_cards")
             self.logger.warning(
-                "%s answered %s but no card matched any known layout: the markup may have changed",
+                "%s answered %s but no card matched any known layout or the structural fallback:"
+                " the markup may have changed",
                 response.url,
                 response.status,
             )
             if page == self.query.start_page and self.query.filters:
                 yield self._control_request()
-        else:
-            stats.inc_value("archiver/cards", len(listing.cards))
-            stats.inc_value(f"archiver/layout/{listing.layout}")
+        elif listing.fallback:
+            self.logger.warning(
+                "%s matched no known layout: %d cards found by structure (layout fallback);"
+                " check them, then add a layout (docs/extraction.md)",
+                response.url,
+                len(listing.cards),
+            )
         fetched_at = datetime.now(UTC)
         warc_record = response.meta.get("warc_record")
         for card in listing.cards:
@@ -158,7 +169,7 @@ class AmnestyUsaSpider(scrapy.Spider):
 
     def parse_control(self, response: Response) -> None:
         """Count the cards of the unfiltered listing (the ledger tells a filter from a redesign)."""
-        listing = extract_listing(response.body, response.url, encoding=response.encoding)
+        listing = self.reader.read(response.body, response.url, AMNESTYUSA, response.encoding)
         stats = self.crawler.stats
         stats.set_value("archiver/control_facet", self.query.facet)
         stats.set_value("archiver/control_cards", len(listing.cards))

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
-from scrapy.utils.misc import load_object
 
 from archiver.errors import ArgumentError
-from archiver.extract import LAYOUTS, Layout, extract_listing
 from archiver.items import ReleaseItem
+from archiver.sites import get_source
 from archiver.warcfile import read_record
+from spiders.listing import ListingReader, count_listing
 
 NAME = "reparse"
 
@@ -51,10 +51,6 @@ class ReparseSpider(scrapy.Spider):
         if not kwargs.get("selection"):
             raise ArgumentError("reparse needs -a selection=FILE (use `archiver reparse`)")
 
-    def _layouts(self) -> tuple[Layout, ...]:
-        path = self.settings.get("ARCHIVER_EXTRACT_LAYOUTS")
-        return tuple(load_object(path)) if path else LAYOUTS
-
     def _pages(self) -> Iterator[dict[str, Any]]:
         with self.selection.open(encoding="utf-8") as lines:
             for line in lines:
@@ -64,29 +60,31 @@ class ReparseSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         """Every item of every selected archived page, page by page."""
         stats = self.crawler.stats
-        layouts = self._layouts()
+        reader = ListingReader(self.settings)
         for page in self._pages():
             stats.inc_value("archiver/reparse/pages_selected")
             if page["status"] != 200:
                 stats.inc_value(f"archiver/reparse/skipped_status/{page['status']}")
                 continue
             archived = read_record(Path(page["warc_file"]), page["offset"])
-            for item in self._items(page, archived.body, layouts):
+            for item in self._items(page, archived.body, reader):
                 yield item
 
-    def _items(
-        self, page: dict[str, Any], body: bytes, layouts: tuple[Layout, ...]
-    ) -> list[ReleaseItem]:
+    def _items(self, page: dict[str, Any], body: bytes, reader: ListingReader) -> list[ReleaseItem]:
         # The same counters as the site spiders, so health and the outcome read the same.
         stats = self.crawler.stats
         stats.inc_value("archiver/listing_pages")
-        listing = extract_listing(body, page["url"], layouts)
+        listing = reader.read(body, page["url"], get_source(page["source"]))
+        count_listing(stats, listing)
         if not listing.cards:
-            stats.inc_value("archiver/pages_without_cards")
             self.logger.warning("%s (archived) still has no card any layout matches", page["url"])
             return []
-        stats.inc_value("archiver/cards", len(listing.cards))
-        stats.inc_value(f"archiver/layout/{listing.layout}")
+        if listing.fallback:
+            self.logger.warning(
+                "%s (archived) matched no known layout: %d cards found by structure",
+                page["url"],
+                len(listing.cards),
+            )
         # The index keeps the fetch time to the microsecond (WARC 1.0 dates are seconds).
         fetched_at = datetime.fromisoformat(page["fetched_at"])
         items = []

@@ -87,6 +87,10 @@ def check_settings(overrides: dict[str, Any]) -> list[str]:
                 _number_or_boolean(given, name)
         except (ValueError, TypeError, ArchiverError) as error:
             raise ArgumentError(f"setting {name}={value!r}: {error}") from None
+    if overrides.get("ARCHIVER_EXTRACT_LAYOUTS"):
+        from archiver.extract.layout_file import load_layouts
+
+        load_layouts(str(overrides["ARCHIVER_EXTRACT_LAYOUTS"]))  # refused now, not mid-crawl
     return warnings
 
 
