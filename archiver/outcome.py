@@ -20,7 +20,10 @@ The rules, in order (the first that applies wins):
 6. some listing pages could not be read (errors after retries, an unexpected 404, an empty or
    garbled page where the previous page linked to one, a cut-short page): `partial`, exit 5,
    naming the pages; what was read is kept and the next run heals the gap;
-7. otherwise `finished`, exit 0 (`ok`), saying why it stopped when it stopped early.
+7. some pages matched no known layout and the structural fallback read them: `finished`,
+   exit 7, flag `fallback_layout`: the items are archived, but the markup changed and a person
+   should check them (docs/extraction.md);
+8. otherwise `finished`, exit 0 (`ok`), saying why it stopped when it stopped early.
 
 Pure: no Scrapy, no database.
 """
@@ -31,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver.health import Health, assess
+from archiver.health import Extraction, Health, assess
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -40,6 +43,7 @@ EXIT_NO_ITEMS = 3
 EXIT_INTERRUPTED = 4
 EXIT_PARTIAL = 5
 EXIT_EMPTY_FILTER = 6
+EXIT_FALLBACK = 7
 
 #: Every exit status of `archiver crawl` (and `reparse`, `schedule run`) with its meaning; the
 #: README's table is checked against this.
@@ -52,6 +56,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM, --timeout, the scheduler stopping)",
     EXIT_PARTIAL: "partial: some listing pages could not be read; the next run heals the gap",
     EXIT_EMPTY_FILTER: "the filter value matched nothing (the unfiltered listing has releases)",
+    EXIT_FALLBACK: "items archived, but no known layout matched some pages: the structural "
+    "fallback read them; check them, then add a layout and reparse",
 }
 
 #: Values of `crawl_runs.status` (`running` while a crawl goes, `skipped` for a scheduled fire
@@ -102,6 +108,7 @@ class CrawlFacts:
     empty_filter: str | None = None  # the facet whose listing is empty while the site's is not
     interrupted_because: str | None = None  # said by whoever stopped the crawl
     previous_cards_per_page: float | None = None  # of the previous run of the same schedule
+    extraction: Extraction = field(default_factory=Extraction)  # how fields were found
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any], **facts: Any) -> CrawlFacts:
@@ -110,6 +117,13 @@ class CrawlFacts:
         >>> CrawlFacts.from_stats({"finish_reason": "finished", "archiver/cards": 3}).cards
         3
         """
+        if "extraction" not in facts:
+            facts["extraction"] = Extraction(
+                by_selector=_int(stats.get("archiver/found/selector")),
+                by_structure=_int(stats.get("archiver/found/structure")),
+                fallback_pages=_int(stats.get("archiver/layout/fallback")),
+                previous_share=facts.pop("previous_structure_share", None),
+            )
         return cls(
             finish_reason=facts.pop("finish_reason", stats.get("finish_reason")),
             listing_pages=_int(stats.get("archiver/listing_pages")),
@@ -177,11 +191,17 @@ def decide(facts: CrawlFacts) -> Outcome:
     'ok'
     """
     health = assess(
-        facts.listing_pages, facts.pages_without_cards, facts.cards, facts.previous_cards_per_page
+        facts.listing_pages,
+        facts.pages_without_cards,
+        facts.cards,
+        facts.previous_cards_per_page,
+        facts.extraction,
     )
     if facts.pages_not_modified and "no_items" in health.flags:
         # Pages answered 304 hold their cards from the last run: nothing was lost.
-        health = Health(health.cards_per_page, (), health.previous_cards_per_page)
+        health = Health(
+            health.cards_per_page, (), health.previous_cards_per_page, (), health.structure_share
+        )
     reason = facts.finish_reason or "unknown reason"
     if facts.interrupted_because or reason in STOP_REASONS:
         why = facts.interrupted_because or (
@@ -204,7 +224,13 @@ def decide(facts: CrawlFacts) -> Outcome:
                 EXIT_EMPTY_FILTER,
                 f"the filter {facts.empty_filter} matched nothing: the site's unfiltered listing"
                 " has releases (check the value, e.g. with `archiver facets`)",
-                Health(health.cards_per_page, (), health.previous_cards_per_page),
+                Health(
+                    health.cards_per_page,
+                    (),
+                    health.previous_cards_per_page,
+                    (),
+                    health.structure_share,
+                ),
             )
         return Outcome(
             "failed",
@@ -220,6 +246,16 @@ def decide(facts: CrawlFacts) -> Outcome:
             "partial",
             EXIT_PARTIAL,
             f"partial: {count} listing {noun} not be read: {_pages(facts.missed)}",
+            health,
+        )
+    if "fallback_layout" in health.flags:
+        pages = facts.extraction.fallback_pages
+        return Outcome(
+            "finished",
+            EXIT_FALLBACK,
+            f"markup changed: {pages} page(s) matched no known layout and were read by"
+            " structure (layout fallback); their cards are archived: check them, then add a"
+            " layout and reparse",
             health,
         )
     return Outcome("finished", EXIT_OK, _stopped_early(facts), health)
@@ -252,5 +288,9 @@ def for_exit_code(returncode: int, message: str | None = None) -> Outcome:
     code = returncode if returncode in EXIT_CODES and returncode != EXIT_OK else EXIT_ERROR
     if returncode == EXIT_OK:
         return Outcome("finished", EXIT_OK, message or "ok")
-    status = {EXIT_PARTIAL: "partial", EXIT_EMPTY_FILTER: "finished"}.get(code, "failed")
+    status = {
+        EXIT_PARTIAL: "partial",
+        EXIT_EMPTY_FILTER: "finished",
+        EXIT_FALLBACK: "finished",
+    }.get(code, "failed")
     return Outcome(status, code, message or f"crawl process exited with status {returncode}")

@@ -10,7 +10,8 @@ from archiver import __version__
 from archiver.demo.dataset import RUSSIA_UKRAINE, SYRIA, Dataset
 from archiver.demo.render import render_site
 from archiver.demo.server import DemoServer
-from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK, EXIT_PARTIAL
+from archiver.outcome import EXIT_FALLBACK, EXIT_NO_ITEMS, EXIT_OK, EXIT_PARTIAL
+from tests.plugins.demo import without_listing
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +99,7 @@ def test_robots_disallow_is_obeyed(dataset, crawl) -> None:
 
 def test_page_without_cards_is_reported_not_taken_for_the_end(dataset, crawl) -> None:
     site = render_site(dataset, "current")
-    page2 = site.pages[(SYRIA, 2)].decode()
-    site.pages[(SYRIA, 2)] = page2.replace("card-md", "teaser-v3").encode()
+    site.pages[(SYRIA, 2)] = without_listing(site.pages[(SYRIA, 2)])
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
     # Page 1 linked to it: a page without a card is a page not read, the run partial.
@@ -115,11 +115,30 @@ def test_page_without_cards_is_reported_not_taken_for_the_end(dataset, crawl) ->
 def test_listing_with_no_parsable_card_fails(dataset, crawl) -> None:
     site = render_site(dataset, "current")
     for key, body in list(site.pages.items()):
-        site.pages[key] = body.replace(b"card-md", b"teaser-v3")
+        site.pages[key] = without_listing(body)
     with DemoServer(site) as server:
         result = crawl(server, country="syria")
     assert result.returncode == EXIT_NO_ITEMS
     assert result.message.startswith("no items parsed")
+
+
+def test_a_renamed_card_class_is_read_by_the_fallback_and_flagged(dataset, crawl) -> None:
+    """Every card class renamed: the structural fallback archives every card, the run says so."""
+    site = render_site(dataset, "current")
+    for key, body in list(site.pages.items()):
+        site.pages[key] = body.replace(b"card-md", b"teaser-v3")
+    with DemoServer(site) as server:
+        result = crawl(server, country="syria")
+    releases = [release for page in dataset.pages(SYRIA) for release in page]
+    assert result.returncode == EXIT_FALLBACK, result.message
+    assert result.message.startswith("markup changed: 7 page(s) matched no known layout")
+    assert result.outcome.flags == ("fallback_layout",)
+    assert len(result.items) == len(releases)
+    assert Counter(item["layout"] for item in result.items) == {"fallback": len(releases)}
+    assert {item["found_by"]["title"] for item in result.items} == {"structure"}
+    assert result.stat("archiver/layout/fallback") == 7
+    assert result.stat("archiver/found/selector") == 6  # next-page links: their class stayed
+    assert result.stat("archiver/found/structure/label") == sum(1 for r in releases if r.label)
 
 
 def test_past_the_last_page_is_a_404(demo_server, crawl) -> None:

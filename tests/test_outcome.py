@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from archiver.health import Extraction
 from archiver.outcome import (
     EXIT_CODES,
     EXIT_EMPTY_FILTER,
     EXIT_ERROR,
+    EXIT_FALLBACK,
     EXIT_INTERRUPTED,
     EXIT_NO_ITEMS,
     EXIT_OK,
@@ -24,6 +26,7 @@ from archiver.outcome import (
 ROOT = Path(__file__).resolve().parents[1]
 READ = {"listing_pages": 7, "cards": 70}
 MISSED = (MissedPage(3, "http://x/news/page/3/", "HTTP 500 after 4 tries"),)
+FALLBACK_PAGES = Extraction(by_structure=120, by_selector=230, fallback_pages=2)
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,19 @@ MISSED = (MissedPage(3, "http://x/news/page/3/", "HTTP 500 after 4 tries"),)
             EXIT_PARTIAL,
             "partial: 1 listing page could not be read: page 3 (HTTP 500 after 4 tries)",
         ),
+        (
+            CrawlFacts("finished", extraction=FALLBACK_PAGES, **READ),
+            "finished",
+            EXIT_FALLBACK,
+            "markup changed: 2 page(s) matched no known layout and were read by structure",
+        ),
+        # A gap is the more urgent news: the run is partial, and flagged.
+        (
+            CrawlFacts("finished", missed=MISSED, extraction=FALLBACK_PAGES, **READ),
+            "partial",
+            EXIT_PARTIAL,
+            "partial: 1 listing page could not be read",
+        ),
     ],
 )
 def test_every_rule(facts: CrawlFacts, status: str, code: int, message: str) -> None:
@@ -118,6 +134,7 @@ def test_health_flags_come_with_the_outcome() -> None:
         (4, "interrupted", EXIT_INTERRUPTED),
         (5, "partial", EXIT_PARTIAL),
         (6, "finished", EXIT_EMPTY_FILTER),
+        (7, "finished", EXIT_FALLBACK),
         (-15, "interrupted", EXIT_INTERRUPTED),
         (-2, "interrupted", EXIT_INTERRUPTED),
         (-9, "failed", EXIT_ERROR),

@@ -1,4 +1,5 @@
-"""A site redesign: noticed on the first run it breaks, repaired from the archive without fetching.
+"""A site redesign: read by the structural fallback and flagged on the first run it breaks, then
+read again from the archive with a layout written for it, without fetching.
 
 The "fixed extractor" is simulated by `FIXED_LAYOUTS`, a second version of the current layout
 whose selectors know the new class name; the reparse process loads it through the
@@ -17,15 +18,16 @@ from sqlalchemy import select
 
 from archiver.cli import main
 from archiver.db import make_engine
-from archiver.db.models import CrawlRun, Release, WarcPage
+from archiver.db.models import CrawlRun, Release, ReleaseVersion, WarcPage
 from archiver.demo.dataset import SYRIA, Dataset, with_new_releases
 from archiver.demo.render import SitePages, render_site
 from archiver.demo.server import DemoServer
 from archiver.errors import ArgumentError
 from archiver.extract.layouts import CURRENT, PREVIOUS, Layout
-from archiver.outcome import EXIT_NO_ITEMS, EXIT_OK
+from archiver.outcome import EXIT_FALLBACK, EXIT_NO_ITEMS, EXIT_OK
 from archiver.process.reparse import check_selection
 from tests.plugins.db import read_runs
+from tests.plugins.demo import without_listing
 
 NEW_DAY = date(2026, 11, 21)
 
@@ -59,7 +61,7 @@ def runs(db_url: str) -> list[CrawlRun]:
 
 
 @pytest.mark.slow
-def test_redesign_fails_the_run_then_reparse_recovers_the_items(
+def test_redesign_is_read_by_the_fallback_then_reparse_reads_it_with_the_new_layout(
     db_url: str, dataset: Dataset, crawl, tmp_path: Path
 ) -> None:
     changed = with_new_releases(dataset, 5, SYRIA, on=NEW_DAY)
@@ -67,24 +69,87 @@ def test_redesign_fails_the_run_then_reparse_recovers_the_items(
         assert crawl(server, db_url=db_url, country="syria").ok
 
         server.site = redesigned(render_site(changed, "current"))
-        broken = crawl(server, db_url=db_url, country="syria")
-        assert broken.returncode == EXIT_NO_ITEMS
-        assert broken.message.startswith("no items parsed")
-        # No card on any page: the incremental rule never sees an unchanged page, reads all 8.
-        assert broken.stat("archiver/listing_pages") == 8
-        assert "Selector health of run" in broken.log_path.read_text()
+        flagged = crawl(server, db_url=db_url, country="syria")
+        assert flagged.returncode == EXIT_FALLBACK, flagged.message
+        assert flagged.message.startswith("markup changed:")
+        assert "Selector health of run" in flagged.log_path.read_text()
         served = len(server.requests)
 
-    healthy, failed = runs(db_url)
-    assert (healthy.health, healthy.cards_per_page) == (None, 10.0)
-    assert failed.status == "failed" and failed.finish_reason.startswith("no items parsed")
-    assert failed.health == "no_items,pages_without_cards"
-    assert failed.cards_per_page == 0.0
+    healthy, fallback = runs(db_url)
+    assert (healthy.health, healthy.cards_per_page, healthy.structure_share) == (None, 10.0, 0.0)
+    assert fallback.status == "finished"
+    assert fallback.health == "fallback_layout,structure_jump"
+    assert fallback.structure_share is not None and fallback.structure_share > 0.8
+    assert (fallback.items_new, fallback.items_invalid) == (5, 0)  # the new releases, archived
     listed = CliRunner().invoke(main, ["runs", "--db", db_url])
     assert listed.exit_code == 0, listed.output
-    assert "no_items" in listed.output
+    assert "fallback_layout" in listed.output
+    before = stored(db_url)
 
     # The server is gone: anything but the archive would fail.
+    result = CliRunner().invoke(
+        main,
+        [
+            "reparse",
+            "--run",
+            str(fallback.id),
+            "--db",
+            db_url,
+            "--data-dir",
+            str(tmp_path / "data"),
+            "-s",
+            "ARCHIVER_EXTRACT_LAYOUTS=tests.test_reparse.FIXED_LAYOUTS",
+        ],
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert len(server.requests) == served
+
+    *_, reparse_run = runs(db_url)
+    assert (reparse_run.trigger, reparse_run.status) == ("reparse", "finished")
+    assert reparse_run.health is None and reparse_run.structure_share == 0.0
+    assert reparse_run.stats["archiver/layout/current-2"] == fallback.pages
+    assert "archiver/layout/fallback" not in reparse_run.stats
+    # The new layout reads exactly what the fallback read: nothing new, nothing edited.
+    assert reparse_run.items_new == reparse_run.items_updated == 0
+    assert reparse_run.items_unchanged == fallback.cards
+    assert stored(db_url) == before
+
+
+def stored(db_url: str) -> tuple[int, list[tuple[str, ...]]]:
+    """Release versions kept, and every release's content, in URL order."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            versions = len(connection.execute(select(ReleaseVersion.id)).all())
+            releases = connection.execute(
+                select(
+                    Release.url, Release.title, Release.summary, Release.type, Release.date_raw
+                ).order_by(Release.url)
+            ).all()
+    finally:
+        engine.dispose()
+    return versions, [tuple(row) for row in releases]
+
+
+@pytest.mark.slow
+def test_reparse_takes_up_pages_the_broken_run_fetched(
+    db_url: str, dataset: Dataset, crawl, tmp_path: Path
+) -> None:
+    """Releases first met on pages a broken run fetched are dated and traced to those pages."""
+    changed = with_new_releases(dataset, 5, SYRIA, on=NEW_DAY)
+    site = render_site(changed, "current")
+    with DemoServer(render_site(dataset, "current")) as server:
+        assert crawl(server, db_url=db_url, country="syria").ok
+        for key, body in list(site.pages.items()):
+            site.pages[key] = body.replace(b"card-md", b"teaser-v3")
+        server.site = site
+        # Only the known layouts: nothing read, as before the structural fallback existed.
+        broken = crawl(
+            server, db_url=db_url, country="syria", settings={"ARCHIVER_STRUCTURAL_FALLBACK": 0}
+        )
+    assert broken.returncode == EXIT_NO_ITEMS, broken.message
+    failed = runs(db_url)[-1]
+    assert failed.health == "no_items,pages_without_cards"
     result = CliRunner().invoke(
         main,
         [
@@ -100,10 +165,7 @@ def test_redesign_fails_the_run_then_reparse_recovers_the_items(
         ],
     )
     assert result.exit_code == EXIT_OK, result.output
-    assert len(server.requests) == served
-
     *_, reparse_run = runs(db_url)
-    assert (reparse_run.trigger, reparse_run.status) == ("reparse", "finished")
     assert (reparse_run.items_new, reparse_run.items_unchanged) == (5, 70)
     assert reparse_run.pages == 8 and reparse_run.health is None
     assert reparse_run.arguments == {"run": str(failed.id)}
@@ -134,10 +196,13 @@ def test_redesign_fails_the_run_then_reparse_recovers_the_items(
 
 
 @pytest.mark.slow
-def test_reparse_with_the_old_extractor_still_parses_nothing(
+def test_reparse_of_pages_without_a_listing_still_parses_nothing(
     sqlite_url: str, dataset: Dataset, crawl, tmp_path: Path
 ) -> None:
-    with DemoServer(redesigned(render_site(dataset, "current"))) as server:
+    site = render_site(dataset, "current")
+    for key, body in list(site.pages.items()):
+        site.pages[key] = without_listing(body)
+    with DemoServer(site) as server:
         broken = crawl(server, db_url=sqlite_url, country="syria", max_pages="2")
     assert broken.returncode == EXIT_NO_ITEMS
     day = runs(sqlite_url)[0].started_at.date().isoformat()

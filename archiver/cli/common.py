@@ -163,6 +163,20 @@ def stats_table(stats: dict[str, Any], title: str = "Crawl summary") -> Table:
     row("listing pages read", "archiver/listing_pages")
     row("pages without cards", "archiver/pages_without_cards")
     row("cards found", "archiver/cards")
+    row("pages read by the structural fallback", "archiver/layout/fallback")
+    if by_structure := int(stats.get("archiver/found/structure", 0)):
+        found = int(stats.get("archiver/found/selector", 0)) + by_structure
+        fields = sorted(
+            (key.removeprefix("archiver/found/structure/"), value)
+            for key, value in stats.items()
+            if key.startswith("archiver/found/structure/")
+        )
+        table.add_row(
+            "fields found by structure",
+            f"{by_structure} of {found} ("
+            + ", ".join(f"{name} {value}" for name, value in fields)
+            + ")",
+        )
     row("items valid", "archiver/valid")
     row("new releases", "archiver/store/new")
     row("updated releases", "archiver/store/updated")

@@ -20,6 +20,7 @@ from scrapy.crawler import Crawler
 
 from archiver.config import scrub_secrets
 from archiver.coverage import ListingRead
+from archiver.db.runs import PreviousHealth
 from archiver.items import PAGE_META
 from archiver.outcome import EXIT_EMPTY_FILTER, CrawlFacts, MissedPage, Outcome, decide
 
@@ -78,7 +79,8 @@ class CrawlLedger:
         self.crawler = crawler
         self.store_error: str | None = None
         self.robots_forbidden: str | None = None
-        self.previous_cards_per_page: float | None = None
+        # What the previous run of the same schedule measured (set by the run record).
+        self.previous = PreviousHealth()
         self.pages: dict[int, PageRecord] = {}
         self._first_error = _FirstError()
         self._outcome: Outcome | None = None
@@ -224,7 +226,8 @@ class CrawlLedger:
             first_error=self._first_error.message,
             robots_forbidden=self.robots_forbidden,
             empty_filter=stats.get("archiver/control_facet") if control else None,
-            previous_cards_per_page=self.previous_cards_per_page,
+            previous_cards_per_page=self.previous.cards_per_page,
+            previous_structure_share=self.previous.structure_share,
         )
 
     def outcome(self, reason: str | None = None) -> Outcome:

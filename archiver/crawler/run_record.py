@@ -28,7 +28,7 @@ from archiver.crawler.database import ArchiveDatabase
 from archiver.crawler.ledger import CrawlLedger
 from archiver.db import write_transaction
 from archiver.db.coverage import begin_reading, write_coverage
-from archiver.db.runs import RunEnd, close_run, open_run, previous_cards_per_page, record_progress
+from archiver.db.runs import RunEnd, close_run, open_run, previous_health, record_progress
 from archiver.db.store import StoreCounts
 from archiver.jsonsafe import json_safe
 from archiver.settings_catalog import setting
@@ -110,7 +110,7 @@ class RunRecord:
             self.run_id = open_run(
                 connection, spider=spider.name, arguments=arguments, trigger=self.trigger
             )
-            self.ledger.previous_cards_per_page = previous_cards_per_page(connection, self.run_id)
+            self.ledger.previous = previous_health(connection, self.run_id)
             if self.listing is not None:
                 source, facet, _ = self.listing
                 self.coverage_before = begin_reading(connection, source, facet, self.run_id)
@@ -179,6 +179,7 @@ class RunRecord:
             errors=max(errors, exceptions),
             stats=json_safe(stats),
             cards_per_page=outcome.health.cards_per_page,
+            structure_share=outcome.health.structure_share,
             health=",".join(outcome.flags) or None,
             missed_pages=[asdict(page) for page in self.ledger.missed()] or None,
         )

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration (tests/test_db_migrations.py checks it is Alembic's head).
-HEAD_REVISION = "0004_completeness"
+HEAD_REVISION = "0005_structure_share"
 
 _ensured: set[str] = set()
 _ensured_lock = threading.Lock()

@@ -149,6 +149,8 @@ class CrawlRun(Base):
     # Selector health (archiver.health): cards per 200 page, and comma-separated flags such as
     # "pages_without_cards,cards_drop" when the site's markup may have changed (NULL = healthy).
     cards_per_page: Mapped[float | None] = mapped_column(Float())
+    # Fields found by structure / all fields found (archiver.extract); None before 0005.
+    structure_share: Mapped[float | None] = mapped_column(Float())
     health: Mapped[str | None] = mapped_column(String(200))
 
 

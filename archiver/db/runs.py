@@ -142,6 +142,7 @@ class RunEnd:
     errors: int = 0
     stats: dict[str, Any] | None = None
     cards_per_page: float | None = None  # selector health (archiver.health)
+    structure_share: float | None = None  # fields found by structure (archiver.health)
     health: str | None = None
     missed_pages: list[dict[str, Any]] | None = None  # [{"page", "url", "cause"}]
 
@@ -169,6 +170,7 @@ def close_run(
             errors=end.errors,
             stats=end.stats,
             cards_per_page=end.cards_per_page,
+            structure_share=end.structure_share,
             health=end.health,
             missed_pages=end.missed_pages,
             **_count_values(totals),
@@ -299,16 +301,25 @@ def last_started_by_trigger(connection: Connection) -> dict[str, datetime]:
     return {trigger: started for trigger, started in rows}
 
 
-def previous_cards_per_page(connection: Connection, run_id: int) -> float | None:
-    """Cards per page of the latest earlier run of the same schedule (spider, trigger, filter)."""
+@dataclass(frozen=True, slots=True)
+class PreviousHealth:
+    """What the previous run of the same schedule measured, for the health flags."""
+
+    cards_per_page: float | None = None
+    structure_share: float | None = None
+
+
+def previous_health(connection: Connection, run_id: int) -> PreviousHealth:
+    """Cards per page and structure share of the latest earlier run of the same schedule
+    (spider, trigger, filter) that measured them."""
     current = connection.execute(
         select(RUNS.c.spider, RUNS.c.trigger, RUNS.c.arguments).where(RUNS.c.id == run_id)
     ).first()
     if current is None:
-        return None
+        return PreviousHealth()
     facet = facet_of_arguments(current.arguments)
     earlier = connection.execute(
-        select(RUNS.c.arguments, RUNS.c.cards_per_page)
+        select(RUNS.c.arguments, RUNS.c.cards_per_page, RUNS.c.structure_share)
         .where(
             RUNS.c.id < run_id,
             RUNS.c.spider == current.spider,
@@ -318,10 +329,10 @@ def previous_cards_per_page(connection: Connection, run_id: int) -> float | None
         .order_by(RUNS.c.id.desc())
         .limit(200)
     )
-    for arguments, per_page in earlier:
+    for arguments, per_page, share in earlier:
         if facet_of_arguments(arguments) == facet:
-            return float(per_page)
-    return None
+            return PreviousHealth(float(per_page), None if share is None else float(share))
+    return PreviousHealth()
 
 
 def list_runs(

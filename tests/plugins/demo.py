@@ -40,6 +40,15 @@ def previous_server() -> Iterator[DemoServer]:
 CrawlFn = Callable[..., CrawlResult]
 
 
+def without_listing(body: bytes) -> bytes:
+    """A current-layout page whose card grid gave way to a notice: a 200 page with no listing
+    any rule can see (the pagination stays, so the crawl knows there was more to read)."""
+    start = body.index(b'<div class="ts-grid-col-3-outline">')
+    end = body.index(b'<nav class="navigation')
+    notice = b'<div class="newsroom-notice"><p>Our newsroom is moving.</p></div>\n'
+    return body[:start] + notice + body[end:]
+
+
 @pytest.fixture
 def crawl(tmp_path: Path) -> CrawlFn:
     """Run the amnestyusa spider against a server.
