@@ -14,6 +14,8 @@ single writer gives, without table locks that would block readers (exports, `arc
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,7 +84,7 @@ def _setup_sqlite(engine: Engine) -> None:
         try:
             # busy_timeout first: switching to WAL needs a lock another process may hold.
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
             # In WAL mode NORMAL never corrupts and keeps every commit across a killed process;
             # only a power cut may lose the last transactions.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -96,6 +98,26 @@ def _setup_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode = WAL`, waiting like the busy timeout would.
+
+    SQLite answers "database is locked" at once, without calling the busy handler, when two
+    processes open a new database file at the same moment and both switch it to WAL (two crawls
+    started together on a fresh archive); the second one only has to wait for the first.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 @contextmanager
