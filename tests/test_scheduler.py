@@ -267,6 +267,35 @@ def test_schedule_add_refuses_bad_input_in_one_line(
     assert "Traceback" not in result.output
 
 
+def test_schedule_add_checks_its_settings_and_keeps_a_layout_file_by_absolute_path(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service runs in another folder, at 3 a.m.: what can be checked is checked now."""
+    (tmp_path / "mylayouts.toml").write_text('[[layout]]\nname = "2027"\ncard = [".teaser"]\n')
+    (tmp_path / "broken.toml").write_text("[[layout]\n")
+    monkeypatch.chdir(tmp_path)
+    add = ["schedule", "add", "--spider", "amnestyusa", "--every", "6h", "--db", sqlite_url]
+    result = CliRunner().invoke(
+        cli, [*add, "fixed", "-s", "ARCHIVER_EXTRACT_LAYOUTS=mylayouts.toml"]
+    )
+    assert result.exit_code == 0, result.output
+    engine = make_engine(sqlite_url)
+    try:
+        stored = in_transaction(engine, get_schedule, "fixed").settings
+    finally:
+        engine.dispose()
+    assert stored == {"ARCHIVER_EXTRACT_LAYOUTS": str(tmp_path / "mylayouts.toml")}
+
+    broken = CliRunner().invoke(cli, [*add, "b", "-s", "ARCHIVER_EXTRACT_LAYOUTS=broken.toml"])
+    assert broken.exit_code == 2 and "layout file" in broken.output and "not TOML" in broken.output
+    bad = CliRunner().invoke(cli, [*add, "c", "-s", "DOWNLOAD_DELAY=soon"])
+    assert bad.exit_code == 2 and "setting DOWNLOAD_DELAY='soon'" in bad.output
+    typo = CliRunner().invoke(cli, [*add, "d", "-s", "DOWNLOAD_DELAI=1"])
+    assert typo.exit_code == 0 and "did you mean DOWNLOAD_DELAY?" in typo.output
+    listed = CliRunner().invoke(cli, ["schedule", "list", "--db", sqlite_url])
+    assert " b " not in listed.output and " c " not in listed.output
+
+
 def test_schedule_add_refuses_a_duplicate_name(sqlite_url: str) -> None:
     command = ["schedule", "add", "syria", "--spider", "amnestyusa", "--every", "6h"]
     first = CliRunner().invoke(cli, [*command, "--db", sqlite_url])

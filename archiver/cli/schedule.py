@@ -37,6 +37,20 @@ from archiver.errors import ScheduleError
 # imports what it uses, so `archiver --help` and the other commands do not pay for them.
 
 
+def _checked_settings(settings: dict[str, str]) -> dict[str, str]:
+    """A schedule's settings, checked when it is added rather than at its first fire: a bad
+    value or layout file is refused, an unknown name warned about, and a layout file's path made
+    absolute (the scheduler service runs in another folder than this command)."""
+    from archiver.process.worker import check_settings
+
+    layouts = settings.get("ARCHIVER_EXTRACT_LAYOUTS", "")
+    if layouts.endswith(".toml"):
+        settings = {**settings, "ARCHIVER_EXTRACT_LAYOUTS": str(Path(layouts).resolve())}
+    for warning in check_settings(settings):
+        err_console.print(f"warning: {warning}")
+    return settings
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
 
@@ -120,7 +134,7 @@ def add_command(
         cron=cron,
         timezone=timezone,
         jitter=jitter,
-        settings=parse_pairs(settings, "-s/--set"),
+        settings=_checked_settings(parse_pairs(settings, "-s/--set")),
         max_runtime=max_runtime,
         enabled=not paused,
     )
