@@ -163,3 +163,8 @@ def test_type_labels_and_layouts_are_exactly_the_sites(
     assert Counter(item["type_raw"] for item in result.items) == expected
     assert Counter(item["layout"] for item in result.items) == {layout: len(releases)}
     assert result.stat(f"archiver/layout/{layout}") == 7  # pages read with that layout
+    # Every card that shows a label is typed from it, never from the URL's section.
+    labelled = [item for item in result.items if item["type_raw"]]
+    assert len(labelled) == sum(1 for release in releases if release.label)
+    assert {item["type_source"] for item in labelled} == {"label"}
+    assert {item["found_by"]["label"] for item in labelled} <= {"selector", "structure"}
