@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
+from dataclasses import fields
 from itertools import pairwise
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from lxml import html as lxml_html
 
-from archiver.demo.build import SITE_DIR, site_files
+from archiver.demo.build import SITE_DIR, load_site, site_files
 from archiver.demo.dataset import FILTERS, SYRIA, build_dataset
+from archiver.demo.render import listing_path, render_no_results, render_not_found
 from archiver.demo.seed import SEED_CARDS
 from archiver.demo.server import DemoServer
+from archiver.extract import extract_listing
+from archiver.extract.layout_file import load_layouts
+from archiver.extract.layouts import CURRENT, NEXT_PAGE, PREVIOUS
+from archiver.items import RawCard
+from tests.plugins.demo import REDESIGN_LAYOUT_TOML
 
 
 def test_shipped_copy_equals_a_fresh_build() -> None:
@@ -71,7 +81,7 @@ def fetch(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-@pytest.mark.parametrize("layout", ["current", "previous"])
+@pytest.mark.parametrize("layout", ["current", "previous", "redesign"])
 def test_server_answers_like_the_site(layout: str) -> None:
     with DemoServer(layout=layout) as server:
         base = server.base_url
@@ -108,3 +118,94 @@ def fetch_request(request: urllib.request.Request) -> int:
 def test_site_dir_is_package_data() -> None:
     assert (SITE_DIR / "manifest.json").exists()
     assert Path(SITE_DIR / "current" / "country=syria" / "page-6.html").exists()
+
+
+#: Every class name the shipped layouts' selectors know (cards, fields, next-page links).
+SHIPPED_SELECTORS = NEXT_PAGE + tuple(
+    css
+    for layout in (CURRENT, PREVIOUS)
+    for field in fields(layout)
+    if field.name != "name"
+    for css in getattr(layout, field.name)
+)
+KNOWN_CLASSES = frozenset(
+    name for css in SHIPPED_SELECTORS for name in re.findall(r"\.([\w-]+)", css)
+)
+#: What a card says, whichever layout read it (not how it was found, nor by which layout).
+CARD_VALUES = tuple(f.name for f in fields(RawCard) if f.name not in ("layout", "found"))
+
+
+def values(cards: list[RawCard]) -> list[tuple[object, ...]]:
+    return [tuple(getattr(card, name) for name in CARD_VALUES) for card in cards]
+
+
+def test_the_redesign_keeps_no_class_a_shipped_layout_knows() -> None:
+    assert {"card-md", "card-group", "credit", "next"} <= KNOWN_CLASSES
+    site = load_site("redesign")
+    for body in site.pages.values():
+        root = lxml_html.fromstring(body)
+        classes = {name for node in root.iter() for name in node.classes}
+        assert "news-teaser" in classes and not classes & KNOWN_CLASSES
+        assert CURRENT.card_nodes(root) == PREVIOUS.card_nodes(root) == []
+
+
+def docs_example_layout() -> str:
+    """The example layout file of docs/extraction.md ("Adding a layout")."""
+    text = (Path(__file__).parents[1] / "docs" / "extraction.md").read_text(encoding="utf-8")
+    match = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("layout_file", "name", "by_selector"),
+    [
+        (
+            REDESIGN_LAYOUT_TOML,
+            "redesign-2027",
+            {"title", "date", "label", "link", "summary", "image", "caption", "credit"},
+        ),
+        # The example leaves image, caption and credit out: found by structure.
+        (docs_example_layout(), "2027", {"title", "date", "label", "link", "summary"}),
+    ],
+    ids=["all-fields", "docs-example"],
+)
+def test_the_redesign_is_read_by_the_fallback_then_by_its_layout_alike(
+    layout_file: str, name: str, by_selector: set[str], tmp_path: Path
+) -> None:
+    """Every page of the shipped redesign: the fallback reads exactly the page's releases, with
+    the values the current layout's markup gives; a layout written for it reads the same."""
+    dataset = build_dataset()
+    redesign, current = load_site("redesign"), load_site("current")
+    path = tmp_path / "redesign.toml"
+    path.write_text(layout_file, encoding="utf-8")
+    layouts = load_layouts(str(path))
+    assert redesign.pages.keys() == current.pages.keys()
+    found_by: set[tuple[str, str]] = set()
+    for (facet, page), body in redesign.pages.items():
+        url = "http://127.0.0.1:8000" + listing_path(facet, page)
+        fallback = extract_listing(body, url, encoding="utf-8")
+        assert fallback.layout == "fallback", (facet, page)
+        releases = dataset.pages(facet)[page - 1]
+        assert [urlsplit(card.url).path for card in fallback.cards] == [r.path for r in releases]
+        assert [(card.title, card.date) for card in fallback.cards] == [
+            (r.title, r.date_text) for r in releases
+        ]
+        assert {how for card in fallback.cards for how in card.found.values()} == {"structure"}
+        as_current = extract_listing(current.pages[(facet, page)], url, encoding="utf-8")
+        assert values(fallback.cards) == values(as_current.cards)
+        assert (fallback.next_url, fallback.next_found) == (
+            as_current.next_url,
+            "structure" if as_current.next_url else None,
+        )
+        by_layout = extract_listing(body, url, layouts, encoding="utf-8")
+        assert by_layout.layout == name
+        found_by.update((role, how) for card in by_layout.cards for role, how in card.found.items())
+        assert values(by_layout.cards) == values(fallback.cards)
+    assert {role for role, how in found_by if how == "selector"} == by_selector
+
+
+def test_the_redesign_without_a_listing_has_no_card() -> None:
+    for body in (render_no_results("redesign", "country=narnia"), render_not_found("redesign")):
+        listing = extract_listing(body, "http://127.0.0.1:8000/news/?country=narnia")
+        assert (listing.layout, listing.cards, listing.next_url) == (None, [], None)

@@ -60,6 +60,29 @@ def test_a_layout_file_reads_the_page_by_its_selectors(tmp_path: Path) -> None:
     }
 
 
+def test_a_credit_under_another_class_is_left_out_of_the_caption(tmp_path: Path) -> None:
+    """The shipped layouts leave every `.credit` out of a caption; a layout file's credit
+    selector names its own class, and that credit is left out too (as by structure)."""
+    figure = (
+        '<figure><img src="/a.jpg" alt="Vigil"><figcaption class="teaser__caption">Vigil. '
+        '<small class="teaser__credit">(Photo by A. B./AFP)</small></figcaption></figure>'
+    )
+    page = PAGE.replace('<div class="teaser-v3">', '<div class="teaser-v3">' + figure)
+    text = TEASER + 'caption = [".teaser__caption"]\ncredit = [".teaser__credit"]\n'
+    by_file = extract_listing(
+        page, "https://www.amnestyusa.org/news/", load_layouts(str(write(tmp_path, text)))
+    )
+    by_structure = extract_listing(
+        page, "https://www.amnestyusa.org/news/", load_layouts(str(write(tmp_path, TEASER)))
+    )
+    for listing in (by_file, by_structure):
+        assert [(card.caption, card.credit) for card in listing.cards] == [
+            ("Vigil. ", "(Photo by A. B./AFP)")
+        ] * 2
+    assert by_file.cards[0].found["caption"] == by_file.cards[0].found["credit"] == "selector"
+    assert by_structure.cards[0].found["credit"] == "structure"
+
+
 def test_include_shipped_keeps_the_known_layouts_after_the_files(tmp_path: Path) -> None:
     layouts = load_layout_file(write(tmp_path, "include_shipped = true\n" + TEASER))
     assert layouts[1:] == LAYOUTS and layouts[0].name == "teaser-2027"

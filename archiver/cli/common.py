@@ -120,7 +120,8 @@ def layout_option(function: F) -> F:
         type=click.Choice(LAYOUT_NAMES),
         default="current",
         show_default=True,
-        help="Which markup generation of the site to serve.",
+        help="Which markup generation of the site to serve (redesign: a made-up one that no"
+        " shipped layout matches, read by the structural fallback).",
     )(function)
 
 

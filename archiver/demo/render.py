@@ -1,9 +1,17 @@
-"""Render the demo dataset as amnestyusa.org listing pages, in the current or the previous layout.
+"""Render the demo dataset as amnestyusa.org listing pages, in the current or the previous layout,
+or in a made-up redesign.
 
 The markup follows the site notes: confirmed class names where they are known, a plausible
 reconstruction where they are not. The current layout writes text as UTF-8 and its pagination as
 absolute `https://www.amnestyusa.org/...` links (as WordPress does; the spider maps them onto the
 host it crawls); the previous layout writes non-ASCII as numeric entities and root-relative links.
+
+The redesign is no layout the site ever had: the current layout's cards with every class renamed
+(`news-teaser`, `news-teaser__kicker`, ...), an extra wrapper around the card body, the date
+before the summary, a newsletter box among the cards, a donate promo beside the grid and a
+pagination whose links carry no class or `rel` the shipped selectors know. No shipped layout
+matches it, so a crawl of it is read by the structural fallback (`layout = fallback`, exit 7):
+the situation "After a redesign" in the README, to try locally.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from archiver.demo.dataset import Dataset, DemoRelease
 
 CANONICAL = "https://www.amnestyusa.org"
-LAYOUT_NAMES = ("current", "previous")
+LAYOUT_NAMES = ("current", "previous", "redesign")
 PRESS_EMAIL = "media@aiusa.org"
 
 ROBOTS_TXT = """\
@@ -170,6 +178,76 @@ def _card_previous(release: DemoRelease) -> str:
     return "\n".join(parts)
 
 
+def _card_redesign(release: DemoRelease) -> str:
+    href = _attr(release_href(release))
+    parts = ['<article class="news-teaser" role="listitem">']
+    if release.caption or release.image_alt:
+        parts.append(
+            f'<figure class="news-teaser__media"><a class="news-teaser__media-link" href="{href}"'
+            ' tabindex="-1" aria-hidden="true"><img class="news-teaser__img" src="/wp-content/'
+            f'uploads/{release.slug[:20]}-640x360.webp" alt="{_attr(release.image_alt)}"'
+            ' loading="lazy" width="640" height="360"></a>'
+        )
+        if release.caption:
+            credit = (
+                f' <small class="news-teaser__credit">{_text(release.credit, "redesign")}</small>'
+                if release.credit
+                else ""
+            )
+            parts.append(
+                f'<figcaption class="news-teaser__caption">{_text(release.caption, "redesign")}'
+                f"{credit}</figcaption>"
+            )
+        parts.append("</figure>")
+    parts.append('<div class="news-teaser__body"><div class="news-teaser__head">')
+    if release.label:
+        icon = (
+            '<svg class="news-teaser__icon" aria-hidden="true" focusable="false">'
+            '<use href="#icon-document"></use></svg><span class="u-visually-hidden">'
+            "Sheet of paper</span> "
+            if release.icon
+            else ""
+        )
+        parts.append(f'<span class="news-teaser__kicker">{icon}{release.label}</span>')
+    parts.append(
+        f'<h2 class="news-teaser__title"><a class="news-teaser__link" href="{href}">'
+        f"{_text(release.title, 'redesign')}</a></h2></div>"
+    )
+    if release.date_text:
+        iso = release.published_on.isoformat()
+        parts.append(f'<time class="news-teaser__date" datetime="{iso}">{release.date_text}</time>')
+    parts.append(f'<p class="news-teaser__excerpt">{_summary_html(release, "redesign")}</p>')
+    parts.append("</div></article>")
+    return "\n".join(parts)
+
+
+def _pagination_redesign(facet: str | None, page: int, last: int) -> str:
+    """Numbered pages in a list; the next link is known by its URL and text, no class of old."""
+
+    def item(number: int, text: str, modifier: str, aria: str = "") -> str:
+        href = _attr(CANONICAL + listing_path(facet, number))
+        label = f' aria-label="{aria}"' if aria else ""
+        return (
+            f'<li class="pager__item"><a class="pager__link pager__link--{modifier}"'
+            f' href="{href}"{label}>{text}</a></li>'
+        )
+
+    items = ['<nav class="pager" aria-label="Pagination"><ul class="pager__list">']
+    if page > 1:
+        items.append(item(page - 1, "Previous", "back", "Previous page"))
+    items.append(
+        '<li class="pager__item"><span class="pager__link pager__link--active"'
+        f' aria-current="page">{page}</span></li>'
+    )
+    if page < last:
+        if last > page + 1:
+            items.append('<li class="pager__item pager__item--gap">…</li>')
+        items.append(item(last, str(last), "number", f"Page {last}"))
+        items.append(item(page + 1, "Next", "forward", "Next page"))
+    items.append("</ul></nav>")
+    return "\n".join(items)
+
+
 def _pagination(layout: str, facet: str | None, page: int, last: int) -> str:
     def link(number: int) -> str:
         path = listing_path(facet, number)
@@ -212,6 +290,8 @@ def _chrome(layout: str, canonical_path: str, body: str) -> str:
         f'<a href="/cdn-cgi/l/email-protection#{email}" class="__cf_email__" '
         f'data-cfemail="{email}">[email&#160;protected]</a>.</p>'
     )
+    if layout == "redesign":
+        return _chrome_redesign(canonical_path, press.replace("body-sm", "newsroom__lede"), body)
     if layout == "current":
         main = (
             '<main id="main"><div class="wp-block-post-content">\n'
@@ -239,10 +319,79 @@ def _chrome(layout: str, canonical_path: str, body: str) -> str:
     )
 
 
+#: Site chrome the redesign puts among and beside the cards: never a release, never stored.
+NEWSLETTER_BOX = (
+    '<section class="signup-box" role="complementary" aria-labelledby="signup-heading">'
+    '<h2 id="signup-heading" class="signup-box__heading">Get the latest news</h2>'
+    '<p class="signup-box__text">Statements, reports and urgent actions from Amnesty'
+    " International USA, every week in your inbox. You can unsubscribe at any time.</p>"
+    '<form class="signup-box__form" action="/newsletter/subscribe/" method="post">'
+    '<label for="signup-email">Email address</label>'
+    '<input id="signup-email" type="email" name="email" required>'
+    '<button type="submit">Sign up</button></form></section>'
+)
+DONATE_PROMO = (
+    '<aside class="newsroom__aside"><div class="promo promo--donate">'
+    '<p class="promo__eyebrow">Monthly giving</p>'
+    '<h2 class="promo__heading"><a href="/donate/?campaign=newsroom">Defend human rights'
+    "</a></h2>"
+    '<p class="promo__text">Amnesty International USA is funded by people like you, not by'
+    " governments. Your gift pays for the research behind every release on this page.</p>"
+    '<a class="button button--primary" href="/donate/?campaign=newsroom">Donate now</a>'
+    "</div></aside>"
+)
+
+
+def _chrome_redesign(canonical_path: str, press: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en-US"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>Newsroom | Amnesty International USA</title>\n"
+        f'<link rel="canonical" href="{_attr(CANONICAL + canonical_path)}">\n'
+        '</head><body class="archive newsroom">\n'
+        '<a class="skip-link" href="#content">Skip to content</a>\n'
+        '<header class="masthead"><div class="masthead__inner">'
+        '<a class="masthead__logo" href="/">Amnesty International USA</a>'
+        '<nav class="primary-nav" aria-label="Main"><ul>'
+        '<li><a href="/our-work/">Our work</a></li><li><a href="/issues/">Issues</a></li>'
+        '<li><a href="/countries/">Countries</a></li>'
+        '<li><a href="/news/" aria-current="page">News</a></li>'
+        '<li><a href="/take-action/">Take action</a></li></ul></nav>'
+        '<a class="button button--donate" href="/donate/">Donate</a></div></header>\n'
+        '<div class="page-wrap"><main id="content" class="newsroom">\n'
+        '<nav class="breadcrumbs" aria-label="Breadcrumb"><a href="/">Home</a> / '
+        "<span>News</span></nav>\n"
+        '<header class="newsroom__intro"><h1 class="newsroom__title">Newsroom</h1>\n'
+        f"{press}</header>\n"
+        f'<div class="newsroom__layout">\n{body}\n</div>\n</main></div>\n'
+        '<footer class="site-foot"><div class="site-foot__cols">'
+        '<nav aria-label="About"><h2>About us</h2><ul><li><a href="/about-us/">Who we are</a></li>'
+        '<li><a href="/about-us/press/">Press office</a></li>'
+        '<li><a href="/careers/">Careers</a></li></ul></nav>'
+        '<nav aria-label="Get involved"><h2>Get involved</h2><ul>'
+        '<li><a href="/take-action/">Take action</a></li><li><a href="/donate/">Donate</a></li>'
+        '<li><a href="/newsletter/">Newsletter</a></li></ul></nav></div>'
+        '<p class="site-foot__legal">© Amnesty International USA. '
+        '<a href="/privacy-policy/">Privacy</a> <a href="/terms/">Terms</a></p></footer>\n'
+        "</body></html>\n"
+    )
+
+
 def render_page(
     layout: str, releases: list[DemoRelease], facet: str | None, page: int, last: int
 ) -> str:
     """One listing page with its cards and pagination."""
+    if layout == "redesign":
+        teasers = [_card_redesign(release) for release in releases]
+        teasers.insert(min(4, len(teasers)), NEWSLETTER_BOX)
+        cards = "\n".join(teasers)
+        body = (
+            f'<section class="news-listing" aria-label="Latest news">'
+            f'<div class="news-grid" role="list">\n{cards}\n</div>\n'
+            f"{_pagination_redesign(facet, page, last)}</section>\n{DONATE_PROMO}"
+        )
+        return _chrome("redesign", listing_path(facet, page), body)
     card = _card_current if layout == "current" else _card_previous
     cards = "\n".join(card(release) for release in releases)
     if layout == "current":

@@ -46,6 +46,9 @@ _TEXT_OUTSIDE_CREDIT = etree.XPath(
     "[not(ancestor::script)][not(ancestor::style)]",
     smart_strings=False,
 )
+_HAS_CREDIT_CLASS = etree.XPath(
+    "boolean(self::*[contains(concat(' ', normalize-space(@class), ' '), ' credit ')])"
+)
 
 
 def first(node: Node, selectors: Sequence[str]) -> Node | None:
@@ -129,10 +132,16 @@ class Layout:
         image = pick("image", self.image)
         caption = pick("caption", self.caption)
         credit = pick("credit", self.credit)
+        # Caption text leaves out the credit: every `.credit` in a caption found by selector, else
+        # the credit element found (also one a layout file names by another class inside it).
         if caption is None:
             caption_text = ""
-        elif found["caption"] == SELECTOR and found.get("credit") != STRUCTURE:
-            caption_text = "".join(_TEXT_OUTSIDE_CREDIT(caption))  # every `.credit` left out
+        elif (
+            found["caption"] == SELECTOR
+            and found.get("credit") != STRUCTURE
+            and not (inside(credit, caption) and not _HAS_CREDIT_CLASS(credit))
+        ):
+            caption_text = "".join(_TEXT_OUTSIDE_CREDIT(caption))
         else:
             caption_text = text_outside(caption, credit if inside(credit, caption) else None)
         summary = pick("summary", self.summary)

@@ -49,6 +49,25 @@ def without_listing(body: bytes) -> bytes:
     return body[:start] + notice + body[end:]
 
 
+#: The layout an operator writes for the demo site's `redesign` after the run it flagged: its
+#: classes for every field (docs/extraction.md, "Adding a layout").
+REDESIGN_LAYOUT_TOML = """\
+include_shipped = true
+
+[[layout]]
+name = "redesign-2027"
+card = [".news-teaser"]
+link = [".news-teaser__title a::attr(href)"]
+title = [".news-teaser__title"]
+date = [".news-teaser__date"]
+label = [".news-teaser__kicker"]
+summary = [".news-teaser__excerpt"]
+image = [".news-teaser__media img"]
+caption = [".news-teaser__caption"]
+credit = [".news-teaser__credit"]
+"""
+
+
 @pytest.fixture
 def crawl(tmp_path: Path) -> CrawlFn:
     """Run the amnestyusa spider against a server.
