@@ -165,3 +165,16 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     assert re.search(r"new 0, updated 0,", again.stdout)  # the second run finds nothing new
     assert re.search(r"│ all\s+│\s+206 │", again.stdout)  # and the archive still holds all
+
+
+@pytest.mark.slow
+def test_demo_of_the_redesign_archives_everything_through_the_fallback(tmp_path: Path) -> None:
+    """Exit 7 is what the made-up redesign is for: the demo shows it, flagged, and succeeds."""
+    result = run_cli(
+        "demo", "--layout", "redesign", "--data-dir", str(tmp_path / "data"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("fallback (7)") == 5  # the newsroom and the four filters
+    assert re.search(r"│ all\s+│\s+206 │", result.stdout)  # the same releases as the current layout
+    assert "every run flagged fallback_layout" in result.stdout
+    assert "demo failed" not in result.stderr
