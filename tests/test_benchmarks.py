@@ -3,13 +3,17 @@
 The crawl benchmark itself is not run here (even `--quick` takes well over 10 s on two shared
 cores); these tests guard what would make its numbers wrong without failing it: a site that
 serves the wrong pages, a baseline that does not read every card (or leans on the archiver's
-code), or a summary that misreads a benchmark's result lines. No timing is asserted.
+code), or a summary that misreads a benchmark's result lines. The extract benchmark runs on a
+few pages: its frozen baseline and today's extractor must read the same cards. No timing is
+asserted.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 import textwrap
 import urllib.error
 import urllib.request
@@ -19,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from archiver.extract import extract_listing
+from benchmarks import bench_extract
 from benchmarks.bench_crawl import (
     BENCH_DIR,
     KINDS,
@@ -240,3 +245,93 @@ def test_run_all_keeps_every_result_line_of_one_benchmark(tmp_path: Path) -> Non
     assert len(lines) == 2 + 2
     assert lines[2].startswith("a ") and "pass" in lines[2] and ">= 0.85" in lines[2]
     assert lines[3].startswith("b ") and "MISSED" in lines[3]
+
+
+# ------------------------------------------------------------------ bench_extract.py ----------
+
+
+def test_the_frozen_extractor_imports_nothing_of_the_archiver() -> None:
+    """The baseline of bench_extract.py is the extractor before issue 15; importing any of the
+    archiver's modules would let later changes move it."""
+    tree = ast.parse((BENCH_DIR / "extract_before.py").read_text())
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {module.split(".")[0] for module in imported} <= {
+        "__future__",
+        "collections",
+        "dataclasses",
+        "functools",
+        "typing",
+        "urllib",
+        "lxml",
+        "parsel",
+        "w3lib",
+    }
+
+
+def test_extract_benchmark_reads_the_same_cards_all_three_ways_and_reports_both_paths(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sets = bench_extract.build_pages(3)
+    assert [(page_set.layout, page_set.pages) for page_set in sets] == [
+        ("current", 3),
+        ("previous", 3),
+    ]
+    for page_set, card_class in zip(sets, (b"card-md", b"card-group"), strict=True):
+        assert all(card_class in body for body in page_set.bodies)
+        assert not any(card_class in body for body in page_set.renamed)
+
+    checked = bench_extract.check(sets)
+    assert checked.passed, checked.mismatches + checked.fallback_mismatches
+    assert checked.cards == {"current": 30, "previous": 30}
+    # The fallback path read every card, and (on the demo's markup) each field as before.
+    assert set(checked.fallback_agrees.values()) == {60}
+
+    records = bench_extract.report(checked, bench_extract.measure(sets, repeats=1))
+    printed = capsys.readouterr().out
+    assert "(b) selector path" in printed and "(c) fallback path" in printed
+    results = [parse_result("BENCH-RESULT " + json.dumps(record)) for record in records]
+    selector, fallback = results
+    assert selector["name"] == "extract" and "before issue 15" in selector["metric"]
+    assert selector["target"] == 0.95 and isinstance(selector["passed"], bool)
+    assert selector["ratio"] == pytest.approx(selector["value"] / selector["baseline"], rel=0.01)
+    # The fallback path has no target: informational, neither passed nor missed.
+    assert fallback["name"] == "extract-fallback" and fallback["baseline"] == selector["value"]
+    assert fallback["target"] is None and fallback["passed"] is None
+    assert format_table(summary_rows([Outcome("bench_extract.py", 1.0, results)]))
+
+
+def test_extract_benchmark_refuses_readings_that_differ() -> None:
+    current = bench_extract.build_pages(2, ["current"])[0]
+    before = bench_extract.read_before(current)[0]
+    after = bench_extract.read_selector(current)[0]
+    assert bench_extract.differences(before, after) == []
+    after.cards[3].title += " (changed)"
+    after.next_url = None
+    problems = bench_extract.differences(before, after)
+    assert len(problems) == 2 and problems[0].startswith("next_url")
+    assert problems[1].startswith("card 4 title")
+    # Pages the fallback path reads with a known layout (class not renamed) are no fallback.
+    previous = bench_extract.build_pages(1, ["previous"])[0]
+    previous.renamed = previous.bodies
+    checked = bench_extract.check([previous])
+    assert not checked.passed and "as 'previous'" in checked.fallback_mismatches[0]
+
+
+def test_extract_benchmark_runs_as_a_script_and_speaks_the_protocol() -> None:
+    script = BENCH_DIR / "bench_extract.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), "--quick", "--pages", "2", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+    assert [parse_result(line)["name"] for line in lines] == ["extract", "extract-fallback"]
+    assert "the selector path gives the baseline's 40 cards field by field" in completed.stdout
