@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from w3lib.url import safe_url_string
 
 from archiver.extract import extract_listing
 from archiver.extract.nodes import is_date_like
-from archiver.extract.structure import is_credit_text, next_page_by_structure
+from archiver.extract.structure import absolute_url, is_credit_text, next_page_by_structure
 
 FIELDS = (
     "url",
@@ -238,3 +240,79 @@ def test_the_next_page_by_structure_is_page_n_plus_one_of_the_same_listing(
         assert found == "https://x.org" + href
     else:
         assert found == expected
+
+
+def _joined_and_made_safe(page_url: str, href: str) -> str:
+    """What `absolute_url` must equal: the full way, without its shortcut for plain links."""
+    href = href.strip()
+    return safe_url_string(urljoin(page_url, href)) if href else ""
+
+
+PAGE_URLS = (
+    "https://www.amnestyusa.org/news/page/2/",
+    "http://127.0.0.1:8000/news/?country=syria",
+    "https://www.amnestyusa.org",
+    "https://WWW.Amnestyusa.org/news/",
+    "https://xn--bcher-kva.ch:443/news/",
+    "http://user:pw@127.0.0.1:08000/news/",
+)
+#: Links built like plain ones, with near misses in every part: upper-case, punycode, over-long
+#: or hyphen-edged hosts, odd ports, protocol-relative links, dot segments, characters to quote,
+#: empty segments, queries and fragments.
+ORIGINS = st.sampled_from(
+    [
+        "",
+        "https://www.amnestyusa.org",
+        "http://127.0.0.1:8000",
+        "https://WWW.x.org",
+        "https://xn--bcher-kva.ch",
+        "https://a--b.org",
+        "https://x.org:0",
+        "https://x.org:080",
+        "https://x.org:65536",
+        "https://x.org:8080",
+        "https://-x.org",
+        "https://x-.org",
+        "https://" + "a" * 64 + ".org",
+        "https://" + "a" * 63 + ".org",
+        "//x.org",
+        "HTTPS://x.org",
+    ]
+)
+SEGMENTS = st.lists(
+    st.sampled_from(
+        ["news", "a-b", "a.b", ".", "..", ".a", "a.", "~x", "a b", "é", "%20", "%41", "_", "X", ""]
+    ),
+    max_size=4,
+)
+SUFFIXES = st.sampled_from(["", "/", "?utm_source=x", "#top", "?", "/#"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    page_url=st.sampled_from(PAGE_URLS),
+    origin=ORIGINS,
+    segments=SEGMENTS,
+    suffix=SUFFIXES,
+    padding=st.sampled_from(["", " ", "\n\t"]),
+)
+def test_the_plain_link_shortcut_gives_what_joining_and_making_safe_gives(
+    page_url: str, origin: str, segments: list[str], suffix: str, padding: str
+) -> None:
+    href = padding + origin + "/" + "/".join(segments) + suffix + padding
+    try:
+        expected = _joined_and_made_safe(page_url, href)
+    except ValueError:
+        with pytest.raises(ValueError):
+            absolute_url(page_url, href)
+        return
+    assert absolute_url(page_url, href) == expected
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["/news/a-b/", "https://www.amnestyusa.org/reports/a-b/", "/reports/a.b/c", "/"],
+)
+def test_plain_links_are_joined_as_the_full_way_joins_them(href: str) -> None:
+    for page_url in PAGE_URLS:
+        assert absolute_url(page_url, href) == _joined_and_made_safe(page_url, href)

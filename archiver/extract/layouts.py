@@ -79,7 +79,11 @@ def next_page_url(root: Node, page_url: str) -> tuple[str | None, str | None]:
     return by_structure, STRUCTURE if by_structure else None
 
 
-@dataclass(frozen=True, slots=True)
+#: The card fields a layout has selectors for (besides `card` and `link`).
+CARD_FIELDS = ("title", "date", "label", "image", "caption", "credit", "summary")
+
+
+@dataclass(frozen=True)
 class Layout:
     """How one markup generation lays out a card: fallback selectors per field."""
 
@@ -94,6 +98,14 @@ class Layout:
     caption: tuple[str, ...]
     credit: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        # (role, compiled selectors) per field, in the order `read_card` tries them; an
+        # attribute, not a field, so that `dataclasses.fields`/`replace` see the selectors only.
+        xpaths = tuple(
+            (role, tuple(compiled(css) for css in getattr(self, role))) for role in CARD_FIELDS
+        )
+        object.__setattr__(self, "_field_xpaths", xpaths)
+
     def card_nodes(self, root: Node) -> list[Node]:
         """The card elements of a page in document order (outermost only)."""
         for css in self.card:
@@ -107,31 +119,38 @@ class Layout:
     ) -> RawCard:
         """One card's raw strings: each field by the layout's selectors, and by structure where
         none of them matches. Never cleans: that is the normalisers' job."""
+        # Every field by selector first, then the misses by structure: the structural rules
+        # build on everything the selectors found (`CardStructure.known`).
+        known: dict[str, Node | None] = {}
         found: dict[str, str] = {}
-        structure = CardStructure(node, is_release)
-
-        def pick(role: str, selectors: tuple[str, ...]) -> Node | None:
-            element = first(node, selectors)
-            if element is not None:
-                found[role] = SELECTOR
-                structure.known[role] = element
-                return element
-            element = getattr(structure, role)
-            if element is not None:
-                found[role] = STRUCTURE
-            return element
-
-        title = pick("title", self.title)
-        date = pick("date", self.date)
-        label = pick("label", self.label)
+        missed = []
+        for role, xpaths in self._field_xpaths:
+            for xpath in xpaths:
+                hits = xpath(node)
+                if hits:
+                    known[role] = hits[0]
+                    found[role] = SELECTOR
+                    break
+            else:
+                missed.append(role)
         href = self._href(node)
         if href.strip():
             found["link"] = SELECTOR
-        elif structure.link:
-            href, found["link"] = structure.link, STRUCTURE
-        image = pick("image", self.image)
-        caption = pick("caption", self.caption)
-        credit = pick("credit", self.credit)
+        if missed and _nothing_pictured(node, missed, known):
+            known.update(dict.fromkeys(missed))
+            missed = []
+        if missed or "link" not in found:
+            structure = CardStructure(node, is_release, known)
+            elements = {role: getattr(structure, role) for role in missed}
+            for role, element in elements.items():
+                if element is not None:
+                    found[role] = STRUCTURE
+            known = {**known, **elements}
+            if "link" not in found and structure.link:
+                href, found["link"] = structure.link, STRUCTURE
+        title, date, label = known["title"], known["date"], known["label"]
+        image, caption, credit = known["image"], known["caption"], known["credit"]
+        summary = known["summary"]
         # Caption text leaves out the credit: every `.credit` in a caption found by selector, else
         # the credit element found (also one a layout file names by another class inside it).
         if caption is None:
@@ -144,7 +163,6 @@ class Layout:
             caption_text = "".join(_TEXT_OUTSIDE_CREDIT(caption))
         else:
             caption_text = text_outside(caption, credit if inside(credit, caption) else None)
-        summary = pick("summary", self.summary)
         return RawCard(
             url=absolute_url(page_url, href),
             href=href,
@@ -173,6 +191,21 @@ class Layout:
             if href.strip():
                 break
         return href
+
+
+_PICTURE_ROLES = frozenset({"image", "caption", "credit"})
+
+
+def _nothing_pictured(node: Node, missed: list[str], known: dict[str, Node | None]) -> bool:
+    """Whether the structural rules cannot find the missed fields: only image, caption and
+    credit are missing, no caption was found, and the card has no `img` nor `figcaption` (what
+    those rules start from). Most cards of a listing have no picture: this saves their reading
+    the cost of the rules."""
+    return (
+        _PICTURE_ROLES.issuperset(missed)
+        and known.get("caption") is None
+        and next(node.iter("img", "figcaption"), None) is None
+    )
 
 
 #: The structural fallback: cards found by `structure.fallback_card_nodes`, every field by the
