@@ -181,7 +181,7 @@ class Check:
     cards: dict[str, int]  # cards per layout (the baseline's count)
     mismatches: list[str]  # "page: difference", the selector path against the baseline
     fallback_mismatches: list[str]  # pages where the fallback path's card count differs
-    # Selector path: fields no selector of the layout found (structure consulted), by field.
+    # Selector path: fields no selector of the layout found (left to structure), by field.
     selector_missed: dict[str, int]
     selector_by_structure: dict[str, int]  # ... of which structure found one, by field
     # Fallback path: cards whose field equals the baseline's, by field.
@@ -371,8 +371,8 @@ def report(check_result: Check, timings: Timings) -> list[dict[str, Any]]:
         for role, count in sorted(check_result.selector_missed.items())
     )
     print(
-        f"\nselector path: fields no selector of the layout found, so the structural rules were "
-        f"consulted (over {total:,} cards): {missed or 'none'}"
+        f"\nselector path: fields no selector of the layout found, left to the structural rules "
+        f"(over {total:,} cards): {missed or 'none'}"
     )
     agrees = ", ".join(
         f"{name} {check_result.fallback_agrees.get(name, 0) / total:.0%}"
