@@ -242,3 +242,23 @@ def test_the_database_password_appears_nowhere(
         assert password not in path.read_text(encoding="utf-8")
     assert password not in exported.stdout + exported.stderr
     assert "***@" in manifests[0].read_text(encoding="utf-8")
+
+
+def test_the_crawl_process_does_not_import_the_remote_control_it_switched_off() -> None:
+    """Scrapy imports every listed extension; the remote control's import is aiohttp (0.3 s)."""
+    code = (
+        "import sys\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "from archiver.process.worker import REMOTE_CONTROL, unlist_switched_off\n"
+        "settings = get_project_settings()\n"
+        "if sys.argv[1] == 'unlisted':\n"
+        "    unlist_switched_off(settings, REMOTE_CONTROL)\n"
+        "settings.get_component_priority_dict_with_base('EXTENSIONS')\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    for how, imported in (("listed", "True"), ("unlisted", "False")):
+        result = subprocess.run(
+            [sys.executable, "-c", code, how], capture_output=True, text=True, cwd=root, check=True
+        )
+        assert result.stdout.strip() == imported, (how, result.stderr[-500:])
