@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 DROP_RATIO = 0.5
 #: Cards per page above this multiple of the previous run's is a `cards_jump`.
 JUMP_RATIO = 2.0
-#: A rise of the structure share by this much (0.2 = one field in five) is a `structure_jump`.
+#: A rise of the structure share by this much (0.1 = one field in ten) is a `structure_jump`.
 STRUCTURE_JUMP = 0.1
 
 

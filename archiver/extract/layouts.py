@@ -14,7 +14,7 @@ Where a field is missing on the card the raw value is "" (validation decides wha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,12 @@ from archiver.extract.nodes import (
     label_text,
     text_outside,
 )
-from archiver.extract.structure import CardStructure, absolute_url, next_page_by_structure
+from archiver.extract.structure import (
+    CardStructure,
+    absolute_url,
+    has_picture,
+    next_page_by_structure,
+)
 from archiver.items import RawCard
 
 XPathFn = Callable[..., Any]
@@ -49,15 +54,6 @@ _TEXT_OUTSIDE_CREDIT = etree.XPath(
 _HAS_CREDIT_CLASS = etree.XPath(
     "boolean(self::*[contains(concat(' ', normalize-space(@class), ' '), ' credit ')])"
 )
-
-
-def first(node: Node, selectors: Sequence[str]) -> Node | None:
-    """The first element matched by the first selector in `selectors` that matches anything."""
-    for css in selectors:
-        found = compiled(css)(node)
-        if found:
-            return found[0]
-    return None
 
 
 NEXT_PAGE = (
@@ -198,13 +194,10 @@ _PICTURE_ROLES = frozenset({"image", "caption", "credit"})
 
 def _nothing_pictured(node: Node, missed: list[str], known: dict[str, Node | None]) -> bool:
     """Whether the structural rules cannot find the missed fields: only image, caption and
-    credit are missing, no caption was found, and the card has no `img` nor `figcaption` (what
-    those rules start from). Most cards of a listing have no picture: this saves their reading
-    the cost of the rules."""
+    credit are missing, no caption was found, and the card has no picture (what those rules
+    start from). Most cards of a listing have none: this saves them building a CardStructure."""
     return (
-        _PICTURE_ROLES.issuperset(missed)
-        and known.get("caption") is None
-        and next(node.iter("img", "figcaption"), None) is None
+        _PICTURE_ROLES.issuperset(missed) and known.get("caption") is None and not has_picture(node)
     )
 
 

@@ -107,6 +107,12 @@ _PLAIN_HREF = re.compile(rf"(?:{_ORIGIN})?/(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
 _PLAIN_ORIGIN = re.compile(rf"{_ORIGIN}(?=/|$)")
 
 
+def has_picture(card: Node) -> bool:
+    """Whether a card has an `img` or a `figcaption`: without one, the image, caption and credit
+    rules have nothing to find (most cards of a listing). lxml's own tag search, no walk."""
+    return next(card.iter("img", "figcaption"), None) is not None
+
+
 def absolute_url(page_url: str, href: str) -> str:
     """An href joined with the page URL, made safe (what `RawCard.url` holds).
 
@@ -230,9 +236,8 @@ class CardStructure:
 
     @once
     def pictured(self) -> bool:
-        """Whether the card has an `img` or a `figcaption` at all: without one, the image,
-        caption and credit rules have nothing to find (most cards of a listing)."""
-        return next(self.card.iter("img", "figcaption"), None) is not None
+        """Whether the card has a picture at all (`has_picture`)."""
+        return has_picture(self.card)
 
     @once
     def image_containers(self) -> list[Node]:

@@ -157,7 +157,7 @@ def unlist_switched_off(settings: Any, extension: str) -> None:
     if extension not in extensions or extensions[extension] is not None:
         return
     del extensions[extension]
-    base = {name: order for name, order in settings.getdict("EXTENSIONS_BASE").items()}
+    base = settings.getdict("EXTENSIONS_BASE")
     base.pop(extension, None)
     settings.set("EXTENSIONS", extensions, priority="cmdline")
     settings.set("EXTENSIONS_BASE", base, priority="cmdline")
