@@ -31,7 +31,7 @@ Pure: no Scrapy, no database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archiver.health import Extraction, Health, assess
@@ -199,9 +199,7 @@ def decide(facts: CrawlFacts) -> Outcome:
     )
     if facts.pages_not_modified and "no_items" in health.flags:
         # Pages answered 304 hold their cards from the last run: nothing was lost.
-        health = Health(
-            health.cards_per_page, (), health.previous_cards_per_page, (), health.structure_share
-        )
+        health = replace(health, flags=(), notes=())
     reason = facts.finish_reason or "unknown reason"
     if facts.interrupted_because or reason in STOP_REASONS:
         why = facts.interrupted_because or (
@@ -224,13 +222,7 @@ def decide(facts: CrawlFacts) -> Outcome:
                 EXIT_EMPTY_FILTER,
                 f"the filter {facts.empty_filter} matched nothing: the site's unfiltered listing"
                 " has releases (check the value, e.g. with `archiver facets`)",
-                Health(
-                    health.cards_per_page,
-                    (),
-                    health.previous_cards_per_page,
-                    (),
-                    health.structure_share,
-                ),
+                replace(health, flags=(), notes=()),  # no redesign alarm
             )
         return Outcome(
             "failed",
