@@ -4,6 +4,11 @@ Everything is derived from a fixed random seed, so the same code always builds t
 (the shipped copy under `site/` is checked against a fresh build by the tests). Test scenarios
 ("the site changed") are built with the small pure helpers at the bottom, which return a new
 dataset and never mutate the old one.
+
+Each release also has a page of its own (rendered by `archiver.demo.details`). What that page
+says is generated from the release's slug; the few ways a page departs from its card on purpose
+(an edited headline, a Spanish body, a page moved to a new slug or deleted) are written in its
+`DetailPlan`, so that changing a page never changes a listing card.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from archiver.demo.seed import SEED_CARDS, SEED_FILTER, SEED_PAGE
 
@@ -34,8 +39,27 @@ SECTION_OF_LABEL = {
 
 
 @dataclass(frozen=True, slots=True)
+class DetailPlan:
+    """How a release's own page departs, on purpose, from the page generated from its slug.
+
+    The listing cards never read it: a plan changes the release page only, as on the real site
+    where a headline is edited or a page moved after the listing's excerpt was written.
+    """
+
+    headline: str = ""  # the page's h1 when it was edited away from the card title ("" = same)
+    language: str = "en"  # "es": a Spanish page (body and chrome), listed with its English card
+    moved_to: str = ""  # the new slug (same section): the old path answers 301 to it
+    gone: int = 0  # 404 or 410: the page was deleted (the listing still shows the card)
+    summary_in_body: bool = True  # False: the body does not start with the card's summary
+    extra_body: tuple[str, ...] = ()  # paragraphs added at the end by a later edit
+    new_body: tuple[str, ...] = ()  # paragraphs that replaced the whole body in a later edit
+    modified_at: datetime | None = None  # when a later edit happened (aware, UTC)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoRelease:
-    """One release as the demo site shows it on listing cards."""
+    """One release as the demo site shows it on listing cards, and how its own page departs
+    from the generated one (`detail`, never read by the listing)."""
 
     slug: str
     section: str  # URL section: press-releases, reports, updates, urgent-actions, news
@@ -51,11 +75,19 @@ class DemoRelease:
     link: str = "relative"  # relative | www | bare | tracking: how the card links to the release
     facets: frozenset[str] = field(default_factory=frozenset)
     email: str = ""  # an address shown Cloudflare-obfuscated inside the summary
+    detail: DetailPlan = DetailPlan()
 
     @property
     def path(self) -> str:
-        """The release's path on the site."""
+        """The release's path on the site (the one its card links to)."""
         return f"/{self.section}/{self.slug}/"
+
+    @property
+    def page_path(self) -> str:
+        """Where the release's page answers 200: its path, or the new one after a move."""
+        if self.detail.moved_to:
+            return f"/{self.section}/{self.detail.moved_to}/"
+        return self.path
 
     @property
     def canonical_url(self) -> str:
@@ -306,7 +338,57 @@ def build_dataset(seed: int = 20170616) -> Dataset:
     # The seed page keeps its 12 cards: make page 6 of Syria exactly those.
     seed_start = dataset.listing(SYRIA).index(seed_releases[0])
     assert seed_start == (SEED_PAGE - 1) * PAGE_SIZE, seed_start
+    dataset = replace(dataset, releases=_plan_details(dataset.releases))
     return replace(dataset, page_sizes={SEED_FILTER: {SEED_PAGE: len(SEED_CARDS)}})
+
+
+def _plan_details(releases: tuple[DemoRelease, ...]) -> tuple[DemoRelease, ...]:
+    """The release pages that depart from their cards on purpose (chosen by slug suffix).
+
+    Moved pages answer at a new slug (their old path redirects), deleted ones 404 or 410 while
+    the listing still shows their card, as on the real site for a while after an edit. Spanish
+    pages and edited headlines are the extractor's cross-check cases; two English pages do not
+    open with their card's summary.
+    """
+
+    def edited(release: DemoRelease, how: str) -> DetailPlan:
+        title = release.title.strip()
+        if how == "update":
+            return DetailPlan(headline="UPDATE: " + title)
+        if how == "says":
+            return DetailPlan(headline=title + ", Amnesty International says")
+        place, _, rest = title.partition(": ")
+        return DetailPlan(headline=f"{rest[:1].upper()}{rest[1:]} in {place}")
+
+    def shortened(release: DemoRelease) -> str:
+        words = release.slug.split("-")
+        return "-".join(words[:4] + words[-1:])
+
+    plans = {
+        "sy15": lambda r: DetailPlan(moved_to=r.slug + "-2"),
+        "rf17": lambda r: DetailPlan(moved_to=shortened(r)),
+        "dp19": lambda r: DetailPlan(moved_to=r.slug + "-2"),
+        "sy24": lambda r: DetailPlan(gone=404),
+        "rf29": lambda r: DetailPlan(gone=404),
+        "dp22": lambda r: DetailPlan(gone=410),
+        "rf11": lambda r: DetailPlan(language="es"),
+        "rf41": lambda r: DetailPlan(language="es"),
+        "rf47": lambda r: DetailPlan(language="es"),
+        "sy9": lambda r: edited(r, "update"),
+        "dp16": lambda r: edited(r, "says"),
+        "ru7": lambda r: edited(r, "place-last"),
+        "sy30": lambda r: DetailPlan(summary_in_body=False),
+        "dp37": lambda r: DetailPlan(summary_in_body=False),
+    }
+    planned = []
+    for release in releases:
+        suffix = release.slug.rsplit("-", 1)[-1]
+        plan = plans.pop(suffix, None)
+        planned.append(release if plan is None else replace(release, detail=plan(release)))
+    assert not plans, f"no release for the planned pages {sorted(plans)}"
+    paths = [r.page_path for r in planned] + [r.path for r in planned]
+    assert len(set(paths)) == len(planned) + sum(1 for r in planned if r.detail.moved_to)
+    return tuple(planned)
 
 
 # ---------------------------------------------------------------- scenario helpers --------------
@@ -338,6 +420,55 @@ def with_title(dataset: Dataset, slug: str, title: str) -> Dataset:
 def with_facet(dataset: Dataset, slug: str, facet: str) -> Dataset:
     """The site after the release `slug` was also tagged with `facet`."""
     return _replace_release(dataset, slug, lambda r: replace(r, facets=r.facets | {facet}))
+
+
+def with_headline(dataset: Dataset, slug: str, headline: str) -> Dataset:
+    """The site after the page of `slug` had its headline edited (its card keeps the title)."""
+    return _replace_detail(dataset, slug, headline=headline)
+
+
+def with_body(
+    dataset: Dataset,
+    slug: str,
+    paragraph: str,
+    *,
+    replace_body: bool = False,
+    modified_at: datetime | None = None,
+) -> Dataset:
+    """The site after the page of `slug` was edited: `paragraph` added at the end of its body,
+    or (`replace_body`) the whole body replaced by it. `modified_at` (aware) is the edit's time,
+    shown as the page's modification date (not on a page that shows only a visible date)."""
+    release = dataset.by_slug(slug)
+    if replace_body:
+        changes: dict[str, object] = {"new_body": (paragraph,), "extra_body": ()}
+    else:
+        changes = {"extra_body": (*release.detail.extra_body, paragraph)}
+    if modified_at is not None:
+        changes["modified_at"] = modified_at
+    return _replace_detail(dataset, slug, **changes)
+
+
+def with_moved(dataset: Dataset, slug: str, new_slug: str | None = None) -> Dataset:
+    """The site after the page of `slug` moved to `new_slug` (default: slug + "-2"), in the
+    same section: the old path answers 301 to the new one, the listing still links the old."""
+    new_slug = new_slug or slug + "-2"
+    taken = {r.slug for r in dataset.releases} | {r.detail.moved_to for r in dataset.releases}
+    if new_slug in taken:
+        raise ValueError(f"slug {new_slug!r} is already taken")
+    return _replace_detail(dataset, slug, moved_to=new_slug)
+
+
+def with_deleted(dataset: Dataset, slug: str, status: int = 404) -> Dataset:
+    """The site after the page of `slug` was deleted: 404 (or 410), its card still listed."""
+    if status not in (404, 410):
+        raise ValueError(f"a deleted page answers 404 or 410, not {status}")
+    return _replace_detail(dataset, slug, gone=status)
+
+
+def _replace_detail(dataset: Dataset, slug: str, **changes: object) -> Dataset:
+    return _replace_release(
+        dataset, slug, lambda r: replace(r, detail=replace(r.detail, **changes))
+    )
 
 
 def _replace_release(dataset: Dataset, slug: str, change) -> Dataset:

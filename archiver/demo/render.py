@@ -17,10 +17,12 @@ the situation "After a redesign" in the README, to try locally.
 from __future__ import annotations
 
 import html
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, urlsplit
 
 from archiver.demo.dataset import Dataset, DemoRelease
+from archiver.demo.details import detail_site, render_gone
 
 CANONICAL = "https://www.amnestyusa.org"
 LAYOUT_NAMES = ("current", "previous", "redesign")
@@ -414,11 +416,19 @@ def render_not_found(layout: str) -> str:
 
 @dataclass
 class SitePages:
-    """A whole rendered site: listing pages by (facet, page number), plus robots.txt."""
+    """A whole rendered site: listing pages by (facet, page number), robots.txt, and the release
+    pages by path (`details`), with the old paths of moved releases (`redirects`, answered 301
+    with a Location) and the paths of deleted ones (`gone`, 404 or 410).
+
+    Release pages are the same in every layout: only the listings were redesigned.
+    """
 
     layout: str
     pages: dict[tuple[str | None, int], bytes] = field(default_factory=dict)
     robots_txt: str = ROBOTS_TXT
+    details: MutableMapping[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    gone: dict[str, int] = field(default_factory=dict)
 
     def last_page(self, facet: str | None) -> int:
         """The number of pages a filter has (0 for an unknown filter)."""
@@ -430,7 +440,10 @@ class SitePages:
         return sorted(keys, key=lambda key: (key is not None, key or ""))
 
     def lookup(self, url_path: str) -> tuple[int, bytes]:
-        """The status and body the site answers for a request path (with query)."""
+        """The status and body the site answers for a request path (with query).
+
+        A 301 (a moved release) has an empty body; its target is `location(url_path)`.
+        """
         parts = urlsplit(url_path)
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
         if path == "/robots.txt/":
@@ -442,7 +455,7 @@ class SitePages:
         elif len(segments) == 3 and segments[:2] == ["news", "page"] and segments[2].isdigit():
             page = int(segments[2])
         if page is None or page < 1:
-            return 404, render_not_found(self.layout).encode()
+            return self._release_answer(path)
         facet = facet_of_query(parts.query)
         body = self.pages.get((facet, page))
         if body is not None:
@@ -451,12 +464,35 @@ class SitePages:
             return 200, render_no_results(self.layout, facet).encode()
         return 404, render_not_found(self.layout).encode()
 
+    def _release_answer(self, path: str) -> tuple[int, bytes]:
+        if path in self.details:
+            return 200, self.details[path]
+        if path in self.redirects:
+            return 301, b""
+        if self.gone.get(path) == 410:
+            return 410, render_gone(410).encode()
+        return 404, render_not_found(self.layout).encode()
+
+    def location(self, url_path: str) -> str | None:
+        """Where a redirect answer of `lookup(url_path)` points: the moved release's new path
+        (the query kept, as WordPress does), or None when the path is not redirected."""
+        parts = urlsplit(url_path)
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        target = self.redirects.get(path)
+        if target is None:
+            return None
+        return f"{target}?{parts.query}" if parts.query else target
+
 
 def render_site(dataset: Dataset, layout: str = "current") -> SitePages:
-    """Every listing page of the dataset (the whole newsroom and each filter) in one layout."""
+    """Every listing page of the dataset (the whole newsroom and each filter) in one layout,
+    and its release pages (rendered when first requested), moves and deletions."""
     if layout not in LAYOUT_NAMES:
         raise ValueError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUT_NAMES)})")
-    site = SitePages(layout=layout)
+    details = detail_site(dataset)
+    site = SitePages(
+        layout=layout, details=details.pages, redirects=details.redirects, gone=details.gone
+    )
     facets: set[str | None] = {None}
     facets.update(facet for release in dataset.releases for facet in release.facets)
     for facet in facets:

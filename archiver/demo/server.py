@@ -2,10 +2,12 @@
 
 Used by `archiver serve-demo`, `archiver demo`, the tests and the benchmarks. It answers like the
 real site: listing pages, robots.txt, 404 past the last page, a 200 page without cards for an
-empty filter. It also supports what tests need to stage scenarios: swapping the content while
-running (`server.site = ...`), a delay per answer (a slow site), ETag / Last-Modified with 304
-answers, a record of the paths requested, and misbehaving pages (`server.faults`, a FaultPlan from
-archiver.demo.faults: 5xx, hangs, resets, truncated bodies and more, for a number of tries).
+empty filter, release pages (a moved one: 301 with a Location; a deleted one: 404 or 410). It
+also supports what tests need to stage scenarios: swapping the content while running
+(`server.site = ...`), a delay per answer (a slow site), ETag / Last-Modified with 304 answers
+(release pages too), a record of the paths requested, and misbehaving pages (`server.faults`, a
+FaultPlan from archiver.demo.faults: 5xx, hangs, resets, truncated bodies and more, for a number
+of tries, on any path).
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.send_response(status)
+        if 300 <= status < 400:
+            location = demo.site.location(self.path)
+            if location is not None:
+                self.send_header("Location", location)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         if status == 200:
