@@ -230,8 +230,9 @@ _SEED_CONTINUATIONS = {
 }
 
 
-def _complete(prefix: str, rng: random.Random) -> str:
-    """The whole first paragraph a card's excerpt (`prefix`, ellipsis removed) was cut from."""
+def _complete(prefix: str, rng: random.Random, place: str) -> str:
+    """The whole first paragraph a card's excerpt (`prefix`, ellipsis removed) was cut from
+    (a sentence cut short is finished, naming the release's own `place` where it can)."""
     if not prefix:
         return ""
     index = 0
@@ -245,7 +246,10 @@ def _complete(prefix: str, rng: random.Random) -> str:
     tail = prefix[index:]
     if not tail or tail[-1] in ".:!?”":
         return prefix
-    sentence = next((s for s in _SENTENCE_TEXTS if s.startswith(tail)), None)
+    endings = sorted(
+        (s for s in _SENTENCE_TEXTS if s.startswith(tail)), key=lambda s: (place not in s, s)
+    )
+    sentence = endings[0] if endings else None
     if sentence is not None:
         return prefix + sentence[len(tail) :]
     for ending, continuation in _SEED_CONTINUATIONS.items():
@@ -254,11 +258,9 @@ def _complete(prefix: str, rng: random.Random) -> str:
     return prefix + " " + rng.choice(["in the coming weeks.", "without delay.", "now."])
 
 
-def _decoy_date(rng: random.Random, avoid: date) -> date:
-    while True:
-        day = date(2005, 1, 1) + timedelta(days=rng.randint(0, 7850))
-        if abs((day - avoid).days) > 3:
-            return day
+def _decoy_date(rng: random.Random, published: date) -> date:
+    """A date the text mentions: some day in the years before the publication, never on it."""
+    return published - timedelta(days=rng.randint(7, 3000))
 
 
 def _date_text(day: date, language: str) -> str:
@@ -421,10 +423,16 @@ def _lead(release: DemoRelease, rng: random.Random, place: str) -> str:
         summary = release.summary
         if release.email:
             summary = summary.rstrip() + " " + release.email + "."
-        lead = _complete(strip_ellipsis(summary), rng)
+        lead = _complete(strip_ellipsis(summary), rng, place)
         if lead:
             return lead
     return rng.choice(_OTHER_LEADS).format(place=place)
+
+
+def _items(calls: list[str]) -> tuple[tuple[Inline, ...], ...]:
+    """List items in their bank's order, each ending with `;` but the last with `.`."""
+    texts = [call.rstrip(";.") for call in calls]
+    return tuple((text + (";" if i < len(texts) - 1 else "."),) for i, text in enumerate(texts))
 
 
 def _english_blocks(page_rng: random.Random, release: DemoRelease, place: str) -> list[_Block]:
@@ -445,6 +453,10 @@ def _english_blocks(page_rng: random.Random, release: DemoRelease, place: str) -
     if title.lower().startswith("open letter") or (
         release.section == "urgent-actions" and rng.random() < 0.3
     ):
+        if framing == "dateline":  # the statement frame announces a letter instead
+            blocks[0] = _p(
+                blocks[0].parts[0][0], " — Amnesty International USA sent the following letter:"
+            )
         lines, salutation = rng.choice(_ADDRESSEES)
         address: list[Inline] = []
         for index, line in enumerate(lines):
@@ -494,8 +506,8 @@ def _english_blocks(page_rng: random.Random, release: DemoRelease, place: str) -
             blocks.append(_p(rng.choice(_SPEAKERS)))
         elif component == "list":
             blocks.append(_p(f"Amnesty International is calling on the authorities in {place} to:"))
-            items = rng.sample(_CALLS, k=rng.randint(2, 4))
-            blocks.append(_Block("ul", tuple((item,) for item in items)))
+            calls = sorted(rng.sample(_CALLS, k=rng.randint(2, 4)), key=_CALLS.index)
+            blocks.append(_Block("ul", _items(calls)))
         elif component == "background":
             blocks.append(_Block("h2", ((rng.choice(_HEADINGS),),)))
             blocks.append(_p(_fill(rng.choice(_PARAGRAPHS), place, rng, published)))
@@ -524,7 +536,7 @@ def _spanish_blocks(rng: random.Random, release: DemoRelease, place: str) -> lis
     blocks.append(_Block("quote", ((f"“{_ES_QUOTE.format(place=place)}”",),)))
     blocks.append(_p(_ES_SPEAKER))
     blocks.append(_Block("h2", (("Lo que pide Amnistía Internacional",),)))
-    blocks.append(_Block("ul", tuple((item,) for item in _ES_CALLS)))
+    blocks.append(_Block("ul", _items(list(_ES_CALLS))))
     return blocks
 
 
