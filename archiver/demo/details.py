@@ -1,7 +1,7 @@
 """The release (detail) pages of the demo site, and what a careful reader finds on each one.
 
 Every release links from its listing card to a page of its own. The crawler's detail extractor
-(contract: /work/notes/detail_contract.md, sections 1 and 2) is measured against these pages, so
+(issue 16's contract: the page markup and the ground truth) is measured against these pages, so
 they carry what the real pages carry: WordPress markup with Yoast JSON-LD on most pages but not
 all, OpenGraph on most, a few pages with nothing but a visible date, dates that are *not* the
 publication date (related releases, the "Updated" note, dates in the text, the copyright year),
