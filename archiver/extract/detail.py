@@ -5,11 +5,15 @@ same code. For every field the surest reading comes first and the next is asked 
 is still missing:
 
 1. the site's own selectors (`detail_site.DETAIL_LAYOUTS`), when the page has its markup;
+   for the language and the canonical URL, what the HTML declares (`<html lang>`,
+   `<link rel=canonical>`: `html`), the standard's own place for them;
 2. JSON-LD, then OpenGraph (extruct; `detail_meta`);
-3. generic readings: `<html lang>`, `<link rel=canonical>`, the page's single `h1` and the
-   document links of its `article`/`main` element (`html`); trafilatura for the body (and
-   its document links when the page has no main element), htmldate for the publication date
-   (`detail_generic`).
+3. generic readings: the page's single `h1` and the document links of its `article`/`main`
+   element (`html`); trafilatura for the body (and its document links when the page has no
+   main element), htmldate for the publication date (`detail_generic`).
+
+The modification date has no generic reading: htmldate's "latest date" of a page is as often
+a related release's date or the copyright year as an edit.
 
 A field nobody found is None (or empty) and absent from `provenance`. extruct, trafilatura and
 htmldate are imported on first use: `import archiver.extract.detail` does not load them, so a
@@ -38,7 +42,14 @@ from archiver.extract.detail_generic import (
     main_document_links,
     trafilatura_body,
 )
-from archiver.extract.detail_meta import HTML, JSON_LD, OPENGRAPH, html_fields, metadata
+from archiver.extract.detail_meta import (
+    HTML,
+    JSON_LD,
+    OPENGRAPH,
+    declared_fields,
+    headline_fields,
+    metadata,
+)
 from archiver.extract.detail_site import (
     DEFAULT_CHROME,
     DETAIL_LAYOUTS,
@@ -155,14 +166,16 @@ def extract_detail(
     site = read_site(root, url, layouts, page_chrome)
     if site is not None:
         found.offer(site.fields, SITE)
+    found.offer(declared_fields(root, url), HTML)
     if found.missing(*METADATA_FIELDS):
         for extractor, fields in metadata(root, url):
             found.offer(fields, extractor)
     chrome = page_chrome(site.layout.chrome if site else DEFAULT_CHROME)
-    found.offer(html_fields(root, url, chrome), HTML)
+    found.offer(headline_fields(root, chrome), HTML)
     _offer_attachments(found, root, url, site, chrome)
     if found.missing("body", "published_at"):
-        drop_boxes(chrome)  # the last readers: the tree is no longer needed as it was
+        # The last readers: the tree is no longer needed as it was.
+        drop_boxes(chrome | (page_chrome(site.layout.date_decoys) if site else set()))
         _offer_generic(found, root, url)
     return DetailPage(**found.values, provenance=found.provenance)
 

@@ -110,17 +110,24 @@ def opengraph_fields(items: list[Any], page_url: str) -> Fields:
     }
 
 
-def html_fields(root: Node, page_url: str, chrome: set[Node]) -> Fields:
-    """What plain HTML says: the document's language, its canonical link, and its headline
-    when the page has exactly one `h1` outside its chrome."""
+def declared_fields(root: Node, page_url: str) -> Fields:
+    """What the HTML document declares about itself: `<html lang>`, `<link rel=canonical>`.
+
+    These come before JSON-LD and OpenGraph: they are the standard's own place for the
+    document's language and canonical URL, which the metadata only repeats.
+    """
     lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     canonical = compiled("link[rel~=canonical]::attr(href)")(root)
-    headings = [h1 for h1 in root.iter("h1") if not in_chrome(h1, chrome)]
     return {
-        "headline": text_value(exact_text(headings[0])) if len(headings) == 1 else None,
         "language": language_value(lang),
         "canonical_url": _url(str(canonical[0]), page_url) if canonical else None,
     }
+
+
+def headline_fields(root: Node, chrome: set[Node]) -> Fields:
+    """The page's headline when it has exactly one `h1` outside its chrome."""
+    headings = [h1 for h1 in root.iter("h1") if not in_chrome(h1, chrome)]
+    return {"headline": text_value(exact_text(headings[0])) if len(headings) == 1 else None}
 
 
 def _nodes(items: list[Any]) -> Any:

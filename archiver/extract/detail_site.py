@@ -74,6 +74,9 @@ class DetailLayout:
     attachments: tuple[str, ...]  # links of a documents box (any file type)
     document_extensions: tuple[str, ...] = DOCUMENT_EXTENSIONS  # body links to such files
     chrome: tuple[str, ...] = DEFAULT_CHROME
+    # Parts of the article whose dates are not its publication date (the "Updated" note):
+    # left out of what htmldate reads when the page shows no publication date of its own.
+    date_decoys: tuple[str, ...] = ()
 
     def matches(self, root: Node, chrome: set[Node]) -> bool:
         """Whether the page has this layout's headline or body container (outside chrome)."""
@@ -109,6 +112,7 @@ AMNESTYUSA_DETAIL = DetailLayout(
     tags=(".post-tags a[rel~=tag]", ".entry-footer a[rel~=tag]"),
     tag_sections=(("countries", "country"), ("issues", "issue"), ("topics", "topic")),
     attachments=(".attachments a[href]",),
+    date_decoys=(".entry-updated", "time.updated"),
 )
 
 DETAIL_LAYOUTS: tuple[DetailLayout, ...] = (AMNESTYUSA_DETAIL,)
