@@ -328,13 +328,20 @@ def test_an_empty_page_has_no_field() -> None:
     assert extract_detail("<html><body></body></html>", LOCAL).provenance == {}
 
 
-def test_heavy_libraries_are_not_imported_with_the_module() -> None:
-    code = (
-        "import archiver.extract.detail, archiver.extract, sys; "
-        "print([m for m in ('trafilatura', 'extruct', 'htmldate') if m in sys.modules])"
-    )
+def loaded_after(statement: str) -> list[str]:
+    """Which of the detail extractor's modules and libraries `statement` loads (fresh process)."""
+    names = ("archiver.extract.detail", "trafilatura", "extruct", "htmldate")
+    code = f"import sys; {statement}; print([m for m in {names!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    return json.loads(done.stdout.replace("'", '"'))
+
+
+def test_heavy_libraries_are_not_imported_with_the_module() -> None:
+    assert loaded_after("import archiver.extract.detail") == ["archiver.extract.detail"]
+    assert loaded_after("import archiver.extract") == []  # a listing crawl loads none of it
+    assert loaded_after("from archiver.extract import extract_detail") == [
+        "archiver.extract.detail"
+    ]
 
 
 def test_a_page_of_a_known_site_runs_neither_trafilatura_nor_htmldate(

@@ -34,6 +34,7 @@ from urllib.parse import urldefrag
 
 from parsel import Selector
 
+from archiver.extract import decode_html
 from archiver.extract.detail_generic import (
     HTMLDATE,
     TRAFILATURA,
@@ -181,11 +182,7 @@ def extract_detail(
 
 
 def _text(body: bytes | str, encoding: str | None) -> str:
-    if isinstance(body, str):
-        return body
-    from archiver.extract import decode_html  # here: the package re-exports this module
-
-    return decode_html(body, encoding)[0]
+    return body if isinstance(body, str) else decode_html(body, encoding)[0]
 
 
 def _offer_attachments(
