@@ -101,6 +101,13 @@ PROGRESS_MIN_ROWS = 50_000
     " nested 'versions' list in JSON. Example: --with-history",
 )
 @click.option(
+    "--with-text",
+    is_flag=True,
+    help="Also export what each release's own page says (read by `crawl --details` or"
+    " `enrich`): headline, body, page dates, tags, attachments, text_status, ... after the"
+    " usual columns, empty when the page was never read. Example: --with-text",
+)
+@click.option(
     "--excel",
     is_flag=True,
     help="CSV for Excel: UTF-8 with a byte order mark and CRLF line ends. Example: --excel",
@@ -131,6 +138,7 @@ def export_command(
     search: str | None,
     seen_since: str | None,
     with_history: bool,
+    with_text: bool,
     excel: bool,
     sanitize: bool,
     datapackage: bool,
@@ -145,6 +153,7 @@ def export_command(
       archiver export --country syria --since 2016-01-01
       archiver export --format jsonl --type "press release" --out releases.jsonl
       archiver export --excel --with-history --datapackage --out snapshot.csv
+      archiver export --with-text --format jsonl --out releases-text.jsonl
       archiver export --format csv --seen-since 42 --out - | head
     """
     from archiver.export import ExportFilters, export_releases
@@ -185,6 +194,7 @@ def export_command(
             sanitize=sanitize,
             with_history=with_history,
             datapackage=datapackage,
+            with_text=with_text,
             progress=None if to_stdout else progress,
         )
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from archiver.db.tables import FACETS, RELEASES, RUNS, VERSIONS
+from archiver.db.tables import FACETS, RELEASES, RUNS, TEXTS, VERSIONS
 from archiver.sites import decode_facet
 
 
@@ -143,11 +143,16 @@ def iso_moment(column: Any, dialect: str) -> ColumnElement[str]:
     return func.strftime("%Y-%m-%dT%H:%M:%SZ", type_coerce(column, String))
 
 
-def releases_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:
+def releases_query(
+    dialect: str, clauses: Sequence[ColumnElement[bool]], *, with_text: bool = False
+) -> Select[Any]:
     """One row per release, export columns in order, then the row id (for nesting history).
 
     Dates and times arrive as text already in export format; `summary_truncated` as 0/1 or a
-    bool; facets as one `;`-joined string in no particular order.
+    bool; facets as one `;`-joined string in no particular order. `with_text` adds the
+    columns of `text_columns` before the row id, from a LEFT OUTER JOIN on `release_texts`
+    (NULLs for a release whose page was never tried); without it the query does not touch
+    that table.
     """
     releases = RELEASES.c
     facets = (
@@ -155,23 +160,50 @@ def releases_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Sele
         .where(FACETS.c.release_id == releases.id)
         .scalar_subquery()
     )
-    return (
-        select(
-            releases.url,
-            releases.title,
-            iso_day(releases.published_on, dialect),
-            releases.type,
-            releases.type_raw,
-            releases.summary,
-            type_coerce(releases.summary_truncated, Integer),
-            facets.label("facets"),
-            iso_moment(releases.first_seen_at, dialect),
-            iso_moment(releases.last_seen_at, dialect),
-            releases.id,
+    columns: list[Any] = [
+        releases.url,
+        releases.title,
+        iso_day(releases.published_on, dialect),
+        releases.type,
+        releases.type_raw,
+        releases.summary,
+        type_coerce(releases.summary_truncated, Integer),
+        facets.label("facets"),
+        iso_moment(releases.first_seen_at, dialect),
+        iso_moment(releases.last_seen_at, dialect),
+    ]
+    if with_text:
+        query = select(*columns, *text_columns(dialect), releases.id).select_from(
+            RELEASES.outerjoin(TEXTS, TEXTS.c.release_id == releases.id)
         )
-        .where(*clauses)
-        .order_by(*release_order(dialect))
-    )
+    else:
+        query = select(*columns, releases.id)
+    return query.where(*clauses).order_by(*release_order(dialect))
+
+
+def text_columns(dialect: str) -> list[ColumnElement[Any]]:
+    """What a release's own page says (`release_texts`), in `--with-text` export order.
+
+    Headline, body, published and modified as the page states them, language, tags (a list),
+    attachments (a list of {url, title}), canonical URL, moved-to URL, status, `gone_at` as
+    export text, disagreements (a list) and provenance (an object): JSON columns arrive decoded.
+    """
+    texts = TEXTS.c
+    return [
+        texts.headline,
+        texts.body,
+        texts.published_raw,
+        texts.modified_raw,
+        texts.language,
+        texts.tags,
+        texts.attachments,
+        texts.canonical_url,
+        texts.moved_to,
+        texts.status,
+        iso_moment(texts.gone_at, dialect),
+        texts.disagreements,
+        texts.provenance,
+    ]
 
 
 def versions_query(dialect: str, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:

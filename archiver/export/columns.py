@@ -73,8 +73,79 @@ VERSION_COLUMNS: tuple[Column, ...] = (
     Column("replaced_at", "datetime", "When the archiver saw the new values (ISO 8601, UTC)."),
 )
 
+#: Columns `--with-text` adds after the release columns: what the release's own page says
+#: (`release_texts`), empty (CSV) or null (JSON) for a release whose page was never read.
+TEXT_COLUMNS: tuple[Column, ...] = (
+    Column("headline", "string", "Headline of the release's own page."),
+    Column(
+        "body",
+        "string",
+        "Full text of the release's page, paragraphs separated by a blank line.",
+    ),
+    Column(
+        "page_published",
+        "string",
+        "Publication date (or date and time) as the page states it, usually ISO 8601 with the"
+        " page's own offset.",
+    ),
+    Column("page_modified", "string", "Last-modified date as the page states it, if it says."),
+    Column("language", "string", "Language of the page (e.g. 'en')."),
+    Column(
+        "page_tags",
+        "string",
+        "Tags the page lists, in page order, joined with ';'. In JSON and JSON Lines a list of"
+        " strings.",
+    ),
+    Column(
+        "attachments",
+        "string",
+        "URLs of the documents the page links as attachments (PDFs, reports), in page order,"
+        " joined with a space. In JSON and JSON Lines a list of {url, title} objects.",
+    ),
+    Column("canonical_url", "string", "The canonical URL the page gives for itself."),
+    Column(
+        "moved_to",
+        "string",
+        "Where the release's URL redirected when its page was last read; empty when it did not.",
+    ),
+    Column(
+        "text_status",
+        "string",
+        "enriched (the page was read), failed (the last try did not get it; retried by the next"
+        " crawl), gone (the page answered 404/410; any text read before is kept); empty when the"
+        " page was never tried.",
+    ),
+    Column(
+        "gone_at",
+        "datetime",
+        "When the page was first found gone (ISO 8601, UTC); empty unless text_status is gone.",
+    ),
+    Column(
+        "disagreements",
+        "string",
+        "What the page contradicts on the listing card (date, title, summary), joined with ';'."
+        " In JSON and JSON Lines a list of strings.",
+    ),
+    Column(
+        "provenance",
+        "object",
+        "Which extractor gave each page field, as a JSON object (field -> extractor); in CSV"
+        " the object's JSON text.",
+    ),
+)
+
 RELEASE_FIELDS: tuple[str, ...] = tuple(column.name for column in RELEASE_COLUMNS)
 VERSION_FIELDS: tuple[str, ...] = tuple(column.name for column in VERSION_COLUMNS)
+TEXT_FIELDS: tuple[str, ...] = tuple(column.name for column in TEXT_COLUMNS)
+
+
+def release_columns(with_text: bool = False) -> tuple[Column, ...]:
+    """The releases file's columns, with the `--with-text` ones when asked.
+
+    >>> release_columns(True)[len(RELEASE_COLUMNS)].name, release_columns()[-1].name
+    ('headline', 'last_seen_at')
+    """
+    return RELEASE_COLUMNS + TEXT_COLUMNS if with_text else RELEASE_COLUMNS
 
 
 def describe(columns: tuple[Column, ...]) -> list[dict[str, str]]:

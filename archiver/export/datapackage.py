@@ -14,9 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from archiver.export.columns import RELEASE_COLUMNS, VERSION_COLUMNS, Column
+from archiver.export.columns import VERSION_COLUMNS, Column, release_columns
 
 FORMAT_HINTS = {"date": "default", "datetime": "%Y-%m-%dT%H:%M:%SZ"}
+#: The values `text_status` takes (`release_texts.status`); empty when the page was never tried.
+TEXT_STATUSES = ("enriched", "failed", "gone")
 
 
 def datapackage_path(path: Path) -> Path:
@@ -53,6 +55,8 @@ def _fields(columns: tuple[Column, ...]) -> list[dict[str, Any]]:
             field["trueValues"], field["falseValues"] = ["true"], ["false"]
         if column.name in ("url", "title", "summary_truncated", "first_seen_at", "last_seen_at"):
             field["constraints"] = {"required": True}
+        if column.name == "text_status":
+            field["constraints"] = {"enum": list(TEXT_STATUSES)}
         fields.append(field)
     return fields
 
@@ -84,9 +88,13 @@ def write_datapackage(
     created: str,
     excel: bool,
     history_path: Path | None = None,
+    with_text: bool = False,
 ) -> Path:
-    """Write the descriptor for the CSV export `path` (and its history file); return its path."""
-    releases = _resource("releases", path, RELEASE_COLUMNS, excel)
+    """Write the descriptor for the CSV export `path` (and its history file); return its path.
+
+    `with_text`: the releases file has the `--with-text` columns too.
+    """
+    releases = _resource("releases", path, release_columns(with_text), excel)
     releases["schema"]["primaryKey"] = ["url"]
     resources = [releases]
     if history_path is not None:

@@ -2,9 +2,10 @@
 opens the file a year later and for the one who checks that it was not altered.
 
 It names the archiver version, the moment, the source database (password masked), the filters,
-the order, the row count and publication date range, the SHA-256 of each file, the encoding and
-line ends, whether formula-looking values were neutralised, and every column with its type and
-meaning. `archive_last_run_id` is what to pass to `--seen-since` next time.
+whether each release page's text was included (`with_text`), the order, the row count and
+publication date range, the SHA-256 of each file, the encoding and line ends, whether
+formula-looking values were neutralised, and every column written with its type and meaning.
+`archive_last_run_id` is what to pass to `--seen-since` next time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__
-from archiver.export.columns import RELEASE_COLUMNS, VERSION_COLUMNS, describe
-from archiver.export.writers import FORMULA_GUARD, FORMULA_TRIGGERS
+from archiver.export.columns import VERSION_COLUMNS, describe, release_columns
+from archiver.export.writers import (
+    FORMULA_GUARD,
+    FORMULA_TRIGGERS,
+    SANITIZED_RELEASE_COLUMNS,
+    SANITIZED_TEXT_COLUMNS,
+)
 
 #: Bump when the manifest's keys change meaning (readers can check it).
 MANIFEST_VERSION = 1
@@ -51,9 +57,11 @@ def file_entry(
     fmt: str,
     excel: bool,
     nested_history: bool = False,
+    with_text: bool = False,
 ) -> dict[str, Any]:
-    """One exported file as the manifest describes it (hash computed from the file on disk)."""
-    columns = describe(VERSION_COLUMNS if history else RELEASE_COLUMNS)
+    """One exported file as the manifest describes it (hash computed from the file on disk):
+    its columns are the ones actually written (`with_text` adds the page's)."""
+    columns = describe(VERSION_COLUMNS if history else release_columns(with_text))
     if nested_history:
         columns.append(
             {
@@ -82,15 +90,24 @@ def file_entry(
     return entry
 
 
-def sanitizing_entry(fmt: str, sanitize: bool, neutralized: int) -> dict[str, Any]:
-    """What was done to values a spreadsheet would run as formulas."""
+def sanitizing_entry(
+    fmt: str, sanitize: bool, neutralized: int, *, with_text: bool = False
+) -> dict[str, Any]:
+    """What was done to values a spreadsheet would run as formulas.
+
+    >>> sanitizing_entry("csv", True, 0)["columns"][-1]
+    'facets'
+    >>> sanitizing_entry("csv", True, 0, with_text=True)["columns"][6:8]
+    ['headline', 'body']
+    """
     if fmt != "csv":
         return {"applied": False, "reason": "JSON is never evaluated: values are exact"}
+    columns = SANITIZED_RELEASE_COLUMNS + (SANITIZED_TEXT_COLUMNS if with_text else ())
     entry: dict[str, Any] = {
         "applied": sanitize,
         "triggers": list(FORMULA_TRIGGERS),
         "prefix": FORMULA_GUARD,
-        "columns": ["url", "title", "type", "type_raw", "summary", "facets"],
+        "columns": list(columns),
     }
     if sanitize:
         entry["values_changed"] = neutralized

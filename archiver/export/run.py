@@ -157,6 +157,7 @@ class ExportOptions:
     sanitize: bool = True
     with_history: bool = False
     datapackage: bool = False
+    with_text: bool = False
 
 
 def _check_options(options: ExportOptions, target: Path | None) -> None:
@@ -182,6 +183,7 @@ def export_releases(
     sanitize: bool = True,
     with_history: bool = False,
     datapackage: bool = False,
+    with_text: bool = False,
     progress: Progress | None = None,
     stdout: BinaryIO | None = None,
     now: datetime | None = None,
@@ -191,11 +193,15 @@ def export_releases(
     `out`: a file path, `"-"` for standard output (`stdout`, default `sys.stdout.buffer`), or
     None for `default_export_path`. Writes `<file>.manifest.json` (not for stdout), the history
     (`--with-history`: `<stem>.history.csv`, or nested `versions` in JSON) and, with
-    `datapackage`, `<stem>.datapackage.json`. `progress(done, total)` is called as rows go out.
+    `datapackage`, `<stem>.datapackage.json`. `with_text` adds what each release's own page
+    says (`release_texts`: headline, body, ...; `archiver.export.columns.TEXT_COLUMNS`) after
+    the release columns, empty/null for a release whose page was never read; without it the
+    export neither reads that table nor changes by a byte. `progress(done, total)` is called as
+    rows go out.
     Raises `ExportError` (or another `ArchiverError`) for anything the user can fix.
     """
     filters = filters or ExportFilters()
-    options = ExportOptions(fmt, excel, sanitize, with_history, datapackage)
+    options = ExportOptions(fmt, excel, sanitize, with_history, datapackage, with_text)
     target = _resolve_target(out, fmt, filters)
     _check_options(options, target)
     engine = open_archive(db_url)
@@ -246,7 +252,10 @@ def _write_files(
             totals = dict(query.snapshot_facts(connection, clauses))
             facts: dict[str, Any] = {}
             rows = _counted(
-                query.stream(connection, query.releases_query(dialect, clauses)),
+                query.stream(
+                    connection,
+                    query.releases_query(dialect, clauses, with_text=options.with_text),
+                ),
                 totals["rows"],
                 progress,
                 facts,
@@ -293,12 +302,22 @@ def _write_data(
     """The data file: CSV cells, or JSON records (with nested history when asked)."""
     with _text_output(sink, options.excel) as handle:
         if options.fmt == "csv":
-            return write_csv(handle, rows, excel=options.excel, sanitize=options.sanitize)
+            return write_csv(
+                handle,
+                rows,
+                with_text=options.with_text,
+                excel=options.excel,
+                sanitize=options.sanitize,
+            )
+        text = options.with_text
         if options.with_history:
             versions = query.stream(connection, query.versions_query(dialect, clauses))
-            records = (release_record(row, mine) for row, mine in nest_versions(rows, versions))
+            records = (
+                release_record(row, mine, with_text=text)
+                for row, mine in nest_versions(rows, versions)
+            )
         else:
-            records = (release_record(row) for row in rows)
+            records = (release_record(row, with_text=text) for row in rows)
         return write_json(handle, records, lines=options.fmt == "jsonl")
 
 
@@ -322,6 +341,7 @@ def _finish(
             fmt=options.fmt,
             excel=options.excel,
             nested_history=options.with_history and options.fmt != "csv",
+            with_text=options.with_text,
         )
     ]
     if options.with_history and options.fmt == "csv":
@@ -346,16 +366,20 @@ def _finish(
             created=created,
             excel=options.excel,
             history_path=result.history_path,
+            with_text=options.with_text,
         )
     result.manifest = base_manifest(
         exported_at=created,
         database=mask_url(db_url),
         filters=filters.as_dict(),
+        with_text=options.with_text,
         rows=result.rows,
         published_on_range={"first": result.first_published, "last": result.last_published},
         archive_last_run_id=totals["last_run_id"],
         sha256=result.sha256,
-        formula_sanitizing=sanitizing_entry(options.fmt, options.sanitize, result.neutralized),
+        formula_sanitizing=sanitizing_entry(
+            options.fmt, options.sanitize, result.neutralized, with_text=options.with_text
+        ),
         files=files,
         datapackage=result.datapackage_path.name if result.datapackage_path else None,
     )

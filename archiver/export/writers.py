@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from archiver.export.columns import RELEASE_FIELDS, VERSION_FIELDS
+from archiver.export.columns import RELEASE_FIELDS, TEXT_FIELDS, VERSION_FIELDS
 
 #: First characters that make a spreadsheet evaluate a cell (OWASP "CSV injection").
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -39,6 +39,16 @@ _VERSION_TEXT = tuple(
     for i, name in enumerate(VERSION_FIELDS)
     if name in ("url", "title", "type", "type_raw", "summary")
 )
+# `--with-text` columns are page text and raw page values: all of them but the two the archiver
+# writes itself (a status word, a time) could start with anything.
+_TEXT_TEXT = tuple(
+    len(RELEASE_FIELDS) + i
+    for i, name in enumerate(TEXT_FIELDS)
+    if name not in ("text_status", "gone_at")
+)
+#: Columns whose values `neutralize` may change, by file (the manifest lists them).
+SANITIZED_RELEASE_COLUMNS = tuple(RELEASE_FIELDS[i] for i in _RELEASE_TEXT)
+SANITIZED_TEXT_COLUMNS = tuple(TEXT_FIELDS[i - len(RELEASE_FIELDS)] for i in _TEXT_TEXT)
 
 
 def neutralize(value: str) -> str:
@@ -76,6 +86,58 @@ def release_cells(row: Sequence[Any]) -> list[str]:
     return [*_field_cells(row), ";".join(facet_list(facets)), first, last]
 
 
+def text_cells(row: Sequence[Any]) -> list[str]:
+    """A `--with-text` release row as CSV cells, `RELEASE_FIELDS` then `TEXT_FIELDS` order.
+
+    The text columns (`archiver.db.releases.text_columns`) sit between the release columns and
+    the row id. Lists are joined (tags and disagreements with ';', attachment URLs with a
+    space), provenance is its JSON text, a value the page never gave is empty.
+
+    >>> row = ("u", "T", None, None, "", None, 0, None, "f", "l", "H", "P1\\n\\nP2", "2024-05-01",
+    ...        None, "en", ["a", "b"], [{"url": "https://x/r.pdf", "title": None}], "u", None,
+    ...        "enriched", None, ["date"], {"body": "jsonld"}, 7)
+    >>> text_cells(row)[10:16], text_cells(row)[16:]
+    (['H', 'P1\\n\\nP2', '2024-05-01', '', 'en', 'a;b'], \
+['https://x/r.pdf', 'u', '', 'enriched', '', 'date', '{"body": "jsonld"}'])
+    """
+    (
+        headline,
+        body,
+        published,
+        modified,
+        language,
+        tags,
+        attachments,
+        canonical,
+        moved_to,
+        status,
+        gone_at,
+        disagreements,
+        provenance,
+    ) = row[10:23]
+    return [
+        *release_cells(row),
+        headline or "",
+        body or "",
+        published or "",
+        modified or "",
+        language or "",
+        ";".join(tags) if tags else "",
+        " ".join(_attachment_url(attachment) for attachment in attachments or ()),
+        canonical or "",
+        moved_to or "",
+        status or "",
+        gone_at or "",
+        ";".join(disagreements) if disagreements else "",
+        "" if provenance is None else json.dumps(provenance, ensure_ascii=False, sort_keys=True),
+    ]
+
+
+def _attachment_url(attachment: Any) -> str:
+    """An attachment's URL: stored as {url, title}; a bare string is its own URL."""
+    return str(attachment.get("url") or "") if isinstance(attachment, dict) else str(attachment)
+
+
 def version_cells(row: Sequence[Any]) -> list[str]:
     """A version row (`archiver.db.releases.versions_query`) as CSV cells (`VERSION_FIELDS`)."""
     since, until, replaced = row[7:10]
@@ -106,9 +168,13 @@ def version_record(row: Sequence[Any]) -> dict[str, Any]:
 
 
 def release_record(
-    row: Sequence[Any], versions: Sequence[Sequence[Any]] | None = None
+    row: Sequence[Any],
+    versions: Sequence[Sequence[Any]] | None = None,
+    *,
+    with_text: bool = False,
 ) -> dict[str, Any]:
-    """A release row as a JSON object; `versions` (a list, maybe empty) nests its history."""
+    """A release row as a JSON object; `versions` (a list, maybe empty) nests its history;
+    `with_text` adds the page's fields (a `releases_query(..., with_text=True)` row)."""
     record = {
         "url": row[0],
         "title": row[1],
@@ -121,6 +187,8 @@ def release_record(
         "first_seen_at": row[8],
         "last_seen_at": row[9],
     }
+    if with_text:
+        record.update(zip(TEXT_FIELDS, row[10:23], strict=True))
     if versions is not None:
         record["versions"] = [version_record(version) for version in versions]
     return record
@@ -139,10 +207,12 @@ def write_csv(
     rows: Iterable[Sequence[Any]],
     *,
     history: bool = False,
+    with_text: bool = False,
     excel: bool = False,
     sanitize: bool = True,
 ) -> WriteStats:
-    """Write a header and one line per row; `history` picks the version columns.
+    """Write a header and one line per row; `history` picks the version columns, `with_text`
+    adds the page's columns (rows from `releases_query(..., with_text=True)`).
 
     `out` must be opened with `newline=""` (the csv module writes the line ends itself);
     `excel` uses CRLF line ends (the caller adds the BOM through the encoding).
@@ -150,6 +220,8 @@ def write_csv(
     fields, cells, text = (
         (VERSION_FIELDS, version_cells, _VERSION_TEXT)
         if history
+        else (RELEASE_FIELDS + TEXT_FIELDS, text_cells, _RELEASE_TEXT + _TEXT_TEXT)
+        if with_text
         else (RELEASE_FIELDS, release_cells, _RELEASE_TEXT)
     )
     # The csv module quotes a field only for the characters of *its* line terminator, so with
