@@ -134,6 +134,33 @@ class QuarantinedItem:
         return hashlib.sha256(payload).hexdigest()
 
 
+@dataclass
+class DetailItem:
+    """One try at a release's own page, travelling to the archive (`release_texts`).
+
+    `page` is what the extractor read (archiver.extract.detail.DetailPage) when the page answered
+    200; otherwise `http_status` (304, 404, 410, a 5xx) or `error` (no answer) says what happened.
+    """
+
+    release_id: int
+    source: str
+    release_url: str  # the release's identity in the archive
+    requested_url: str  # what was fetched (on the crawled host)
+    fetched_at: datetime
+    http_status: int | None = None
+    final_url: str | None = None  # after redirects
+    redirected: bool = False
+    page: Any = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    warc_record: str | None = None
+
+
+#: Request meta on a release page request: `{"release_id", "source", "url"}` (the release's URL
+#: in the archive). The WARC archive and the release-page pipeline act on it.
+DETAIL_META = "archiver_detail"
+
 #: Request meta a spider sets on a listing page request: `{"source", "facet", "page"}`. The WARC
 #: archive, conditional requests and the incremental stop act on these requests only.
 PAGE_META = "archiver_page"

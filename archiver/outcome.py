@@ -12,18 +12,21 @@ The rules, in order (the first that applies wins):
 2. the archive could not be written: `failed`, exit 1;
 3. Scrapy ended for another reason than finishing or a limit the operator set
    (`CLOSESPIDER_PAGECOUNT`, `max_pages`, ...): `failed`, exit 1;
-4. no listing page could be read (site unreachable, robots.txt forbids the listing): `failed`,
+4. a run that reads release pages only (`archiver enrich`): `partial`, exit 5, when some
+   could not be read (they are due again next time), else `finished`, exit 0;
+5. no listing page could be read (site unreachable, robots.txt forbids the listing): `failed`,
    exit 1, naming the cause;
-5. pages answered but not one card was parsed: when the unfiltered listing still has cards,
+6. pages answered but not one card was parsed: when the unfiltered listing still has cards,
    the filter value matched nothing (`finished`, exit 6, no alarm); otherwise the site's markup
    changed (`failed`, exit 3, the `no_items` alarm);
-6. some listing pages could not be read (errors after retries, an unexpected 404, an empty or
+7. some listing pages could not be read (errors after retries, an unexpected 404, an empty or
    garbled page where the previous page linked to one, a cut-short page): `partial`, exit 5,
    naming the pages; what was read is kept and the next run heals the gap;
-7. some pages matched no known layout and the structural fallback read them: `finished`,
+8. some pages matched no known layout and the structural fallback read them: `finished`,
    exit 7, flag `fallback_layout`: the items are archived, but the markup changed and a person
    should check them (docs/extraction.md);
-8. otherwise `finished`, exit 0 (`ok`), saying why it stopped when it stopped early.
+9. otherwise `finished`, exit 0 (`ok`), saying why it stopped when it stopped early, and how
+   many release pages (`--details`) could not be read: they never fail a listing run.
 
 Pure: no Scrapy, no database.
 """
@@ -109,6 +112,9 @@ class CrawlFacts:
     interrupted_because: str | None = None  # said by whoever stopped the crawl
     previous_cards_per_page: float | None = None  # of the previous run of the same schedule
     extraction: Extraction = field(default_factory=Extraction)  # how fields were found
+    detail_pages: int = 0  # release pages tried (`--details`, `archiver enrich`)
+    detail_failed: int = 0  # of which gave no usable answer (retried by the next run)
+    details_only: bool = False  # a run that reads release pages only (`archiver enrich`)
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any], **facts: Any) -> CrawlFacts:
@@ -131,6 +137,9 @@ class CrawlFacts:
             pages_not_modified=_int(stats.get("archiver/pages_not_modified")),
             pages_without_cards=_int(stats.get("archiver/pages_without_cards")),
             stopped_by=facts.pop("stopped_by", stats.get("archiver/stopped_by")),
+            detail_pages=_int(stats.get("archiver/details/tried")),
+            detail_failed=_int(stats.get("archiver/details/errors")),
+            details_only=bool(stats.get("archiver/details/only")),
             **facts,
         )
 
@@ -213,6 +222,8 @@ def decide(facts: CrawlFacts) -> Outcome:
     if reason != "finished" and reason not in LIMIT_REASONS:
         detail = f" ({facts.first_error})" if facts.first_error else ""
         return Outcome("failed", EXIT_ERROR, f"crawl ended: {reason}{detail}", health)
+    if facts.details_only:
+        return _details_outcome(facts)
     if facts.listing_pages == 0 and facts.pages_not_modified == 0:
         return Outcome("failed", EXIT_ERROR, _unread(facts), health)
     if "no_items" in health.flags:
@@ -250,7 +261,35 @@ def decide(facts: CrawlFacts) -> Outcome:
             " layout and reparse",
             health,
         )
-    return Outcome("finished", EXIT_OK, _stopped_early(facts), health)
+    return Outcome("finished", EXIT_OK, _stopped_early(facts) + _details_note(facts), health)
+
+
+def _details_outcome(facts: CrawlFacts) -> Outcome:
+    """A run that read release pages only: partial when some could not be read (they are due
+    again next time), never a listing verdict (it read no listing)."""
+    healthy = Health(cards_per_page=None)
+    if facts.detail_failed:
+        return Outcome(
+            "partial",
+            EXIT_PARTIAL,
+            f"partial: {facts.detail_failed} of {facts.detail_pages} release page(s) could not"
+            " be read (tried again next time)",
+            healthy,
+        )
+    if not facts.detail_pages:
+        return Outcome("finished", EXIT_OK, "ok; no release page was due", healthy)
+    return Outcome("finished", EXIT_OK, f"ok; {facts.detail_pages} release page(s) read", healthy)
+
+
+def _details_note(facts: CrawlFacts) -> str:
+    """What the release pages of a listing crawl came to: their failures never fail the run
+    (the listing was read), but they are said, and tried again by the next run."""
+    if not facts.detail_failed:
+        return ""
+    return (
+        f"; {facts.detail_failed} of {facts.detail_pages} release page(s) could not be read"
+        " (tried again next run)"
+    )
 
 
 def _unread(facts: CrawlFacts) -> str:

@@ -50,6 +50,8 @@ ITEM_PIPELINES: dict[str, int] = {
     "pipelines.normalize.NormalizePipeline": 300,
     "pipelines.validate.ValidatePipeline": 400,
     "pipelines.store.StorePipeline": 500,
+    # Release pages (--details): off unless ARCHIVER_DETAILS.
+    "pipelines.details.DetailPipeline": 550,
 }
 
 # Conditional requests (ETag / Last-Modified) and the raw page archive (WARC). The archive sits
@@ -69,6 +71,8 @@ EXTENSIONS: dict[str, int | None] = {
     "archiver.crawler.ledger.CrawlLedger": 50,
     "archiver.crawler.database.ArchiveDatabase": 100,
     "archiver.crawler.run_record.RunRecord": 110,
+    # Release pages (--details, archiver enrich): off unless ARCHIVER_DETAILS.
+    "archiver.crawler.details.ReleasePages": 120,
     "archiver.crawler.quarantine.JsonlQuarantine": 500,
     # Live counters for the process that launched the crawl; off unless ARCHIVER_STATUS_FILE.
     "archiver.crawler.status.StatusFile": 900,

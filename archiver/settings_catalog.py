@@ -184,6 +184,22 @@ SETTINGS: tuple[Setting, ...] = (
         " page gives no card (exit 3)",
         "extract",
     ),
+    # -- release pages (full text) ---------------------------------------------------------------
+    Setting(
+        "ARCHIVER_DETAILS",
+        False,
+        "bool",
+        "also read the page of every release that is new, edited on the listing, never read, or"
+        " whose last read failed (also `--details`)",
+        "details",
+    ),
+    Setting(
+        "ARCHIVER_DETAILS_BATCH",
+        50,
+        "int",
+        "release pages written to the archive per transaction",
+        "details",
+    ),
     # -- process --------------------------------------------------------------------------------
     Setting(
         "ARCHIVER_STATUS_FILE",

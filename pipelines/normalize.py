@@ -14,6 +14,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from archiver.items import DetailItem
 from archiver.normalize import OTHER, normalize_in_place
 from archiver.normalize.types import clean_label
 
@@ -33,6 +34,8 @@ class NormalizePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, DetailItem):  # a release page: pipelines.details stores it
+            return item
         fields = normalize_in_place(item)
         self.stats.inc_value("archiver/normalized")
         if fields["type_source"] == "url":

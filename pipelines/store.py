@@ -31,10 +31,10 @@ from archiver.crawler.run_record import RunRecord
 from archiver.db import write_transaction
 from archiver.db.runs import record_progress
 from archiver.db.store import ReleaseStore, StoreCounts
-from archiver.items import QuarantinedItem
+from archiver.items import DetailItem, QuarantinedItem
 from archiver.quarantine import quarantined_item
 from archiver.settings_catalog import setting
-from archiver.signals import item_quarantined
+from archiver.signals import item_quarantined, store_flush_requested
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class StorePipeline:
             flush_interval=setting(crawler.settings, "ARCHIVER_STORE_FLUSH_INTERVAL"),
         )
         crawler.signals.connect(pipeline.item_quarantined, signal=item_quarantined)
+        crawler.signals.connect(pipeline._flush_pending, signal=store_flush_requested)
         return pipeline
 
     def open_spider(self) -> None:
@@ -90,6 +91,8 @@ class StorePipeline:
             self._timer.start(self.flush_interval, now=False)
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, DetailItem):  # a release page: pipelines.details stores it
+            return item
         self._items.append(item)
         self._flush_if_full()
         return item

@@ -13,6 +13,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from archiver.items import DetailItem
 from archiver.normalize import item_fields, validate_item
 from archiver.signals import item_quarantined
 
@@ -30,6 +31,8 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, DetailItem):  # a release page: pipelines.details stores it
+            return item
         adapter = item_fields(item)
         fetched_at = adapter.get("fetched_at")
         # Plausibility is judged against the day the page was read, so a re-run is reproducible.

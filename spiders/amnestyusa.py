@@ -10,6 +10,8 @@ https://www.amnestyusa.org; tests and the demo point it at a local copy), `incre
 
 Each page's cards come from the pure extractor (`archiver.extract`); the items go through the
 pipelines; whether to stop early is the incremental middleware's business, not the spider's.
+With `--details` (`ARCHIVER_DETAILS`), the release pages that are due are fetched once the
+listing is read (archiver.crawler.details; the routing is spiders.release_pages).
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from archiver.items import NEXT_PAGE_META, PAGE_META, ReleaseItem
 from archiver.settings_catalog import BY_NAME, check_choice
 from archiver.sites import AMNESTYUSA, parse_listing_args
 from spiders.listing import ListingReader, count_listing
+from spiders.release_pages import ReleasePagesMixin
 
 LISTING_ARGUMENTS = ("country", "issue", "start_page", "max_pages", "base_url")
 ARGUMENTS = (*LISTING_ARGUMENTS, "incremental")
 
 
-class AmnestyUsaSpider(scrapy.Spider):
+class AmnestyUsaSpider(ReleasePagesMixin, scrapy.Spider):
     """Reads amnestyusa.org `/news/` listing pages, following the next-page link to the end."""
 
     name = "amnestyusa"

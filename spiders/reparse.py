@@ -1,4 +1,7 @@
-"""Re-parse archived listing pages, without the network: the spider behind `archiver reparse`.
+"""Re-parse archived pages, without the network: the spider behind `archiver reparse`.
+
+Listing pages give release items as in a crawl; release pages (`kind = detail`, fetched by a
+crawl with `--details`) give `DetailItem`s read with the current detail extractor.
 
 When the site's markup changes, a run fails with "no items parsed" but its pages are in the WARC
 archive. Once the extractor is fixed, `archiver reparse` (archiver.process.reparse) selects the
@@ -24,7 +27,7 @@ from typing import Any
 import scrapy
 
 from archiver.errors import ArgumentError
-from archiver.items import ReleaseItem
+from archiver.items import DetailItem, ReleaseItem
 from archiver.sites import get_source
 from archiver.warcfile import read_record
 from spiders.listing import ListingReader, count_listing
@@ -67,8 +70,29 @@ class ReparseSpider(scrapy.Spider):
                 stats.inc_value(f"archiver/reparse/skipped_status/{page['status']}")
                 continue
             archived = read_record(Path(page["warc_file"]), page["offset"])
+            if page.get("kind") == "detail":
+                if page.get("release_id") is not None:
+                    yield self._detail(page, archived.body)
+                continue
             for item in self._items(page, archived.body, reader):
                 yield item
+
+    def _detail(self, page: dict[str, Any], body: bytes) -> DetailItem:
+        """A release page read again with the current extractor (`release_texts` updated)."""
+        from archiver.extract.detail import extract_detail
+
+        self.crawler.stats.inc_value("archiver/details/tried")
+        return DetailItem(
+            release_id=page["release_id"],
+            source=page["source"],
+            release_url=page["url"],
+            requested_url=page["url"],
+            fetched_at=datetime.fromisoformat(page["fetched_at"]),
+            http_status=200,
+            final_url=page["url"],
+            page=extract_detail(body, page["url"]),
+            warc_record=page["record_id"],
+        )
 
     def _items(self, page: dict[str, Any], body: bytes, reader: ListingReader) -> list[ReleaseItem]:
         # The same counters as the site spiders, so health and the outcome read the same.

@@ -30,6 +30,8 @@ class UserError(click.ClickException):
 #: pay for the export's or the scheduler's imports.
 COMMANDS = {
     "crawl": "archiver.cli.crawl:crawl_command",
+    "enrich": "archiver.cli.enrich:enrich_command",
+    "search": "archiver.cli.search:search_command",
     "demo": "archiver.cli.demo:demo_command",
     "serve-demo": "archiver.cli.demo:serve_demo_command",
     "db": "archiver.cli.db:db_group",

@@ -191,6 +191,18 @@ def stats_table(stats: dict[str, Any], title: str = "Crawl summary") -> Table:
             table.add_row(
                 f"  unknown label: {key.removeprefix('archiver/type/unknown/')}", str(stats[key])
             )
+    row("release pages due", "archiver/details/due")
+    row("  read for the first time", "archiver/details/enriched")
+    row("  text changed (version kept)", "archiver/details/changed")
+    row("  text unchanged", "archiver/details/unchanged")
+    row("  not modified (304)", "archiver/details/not_modified")
+    row("  moved (redirected)", "archiver/details/moved")
+    row("  gone (404/410)", "archiver/details/gone")
+    row("  could not be read (tried again next run)", "archiver/details/errors")
+    for key in sorted(stats):
+        if key.startswith("archiver/details/disagreements/"):
+            check = key.removeprefix("archiver/details/disagreements/")
+            table.add_row(f"  page disagrees with the listing: {check}", str(stats[key]))
     row("errors logged", "log_count/ERROR")
     row("run id", "archiver/run_id")
     row("finish reason", "finish_reason")

@@ -33,6 +33,9 @@ def _progress_line(stats: dict[str, Any]) -> Text:
         f"items {stats.get('item_scraped_count', 0)}  ",
         f"new {stats.get('archiver/store/new', 0)}  ",
         f"refused {stats.get('archiver/invalid', 0)}",
+        f"  release pages {stats.get('archiver/details/tried', 0)}"
+        if "archiver/details/due" in stats
+        else "",
     )
 
 
@@ -64,6 +67,12 @@ def _progress_line(stats: dict[str, Any]) -> Text:
     help="Read every listing page, even when the archive already holds this listing "
     "(default: incremental, stopping at the first page with nothing new or edited).",
 )
+@click.option(
+    "--details",
+    is_flag=True,
+    help="Also read the page of every release that is new, edited on the listing, never read,"
+    " or whose last read failed: full text, dates, tags, attachments (ARCHIVER_DETAILS).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display, only the summary.")
 @click.option(
     "--stats-file",
@@ -80,6 +89,7 @@ def crawl_command(
     data_dir: Path | None,
     timeout: float | None,
     full: bool,
+    details: bool,
     quiet: bool,
     stats_file: Path | None,
 ) -> None:
@@ -89,6 +99,7 @@ def crawl_command(
     Examples:
       archiver crawl amnestyusa -a country=syria
       archiver crawl amnestyusa -a issue=death-penalty -a max_pages=3 -o dp.jsonl
+      archiver crawl amnestyusa -a country=syria --details
 
     The crawl runs in its own process (so this command can be called again and again, from a
     script or a scheduler); its log goes to data/logs/. The exit status says how it ended
@@ -96,13 +107,16 @@ def crawl_command(
 
     A listing the archive already holds is crawled incrementally: pagination stops after the
     first page with nothing new or edited (`--full` reads every page). Every listing page
-    fetched is kept in data/warc/ (see `archiver reparse`). `--stats-file` keeps the outcome
-    and Scrapy's final stats as JSON for a script to read.
+    fetched is kept in data/warc/ (see `archiver reparse`). `--details` also reads the releases'
+    own pages once the listing is read (`archiver enrich` backfills the rest); a release page
+    that fails never fails the run and is tried again next time. `--stats-file` keeps the
+    outcome and Scrapy's final stats as JSON for a script to read.
     """
     job = CrawlJob(
         spider,
         arguments=parse_pairs(spider_args, "-a/--arg"),
-        settings=dict(parse_pairs(settings, "-s/--set")),
+        settings=dict(parse_pairs(settings, "-s/--set"))
+        | ({"ARCHIVER_DETAILS": "1"} if details else {}),
         output=output,
         full=full,
         db_url=db,

@@ -91,6 +91,12 @@ def schedule_group() -> None:
     metavar="DURATION",
     help="End a run of this schedule after DURATION [default: the scheduler's --max-runtime].",
 )
+@click.option(
+    "--details",
+    is_flag=True,
+    help="Each run also reads the pages of new, edited and never-read releases (full text;"
+    " the same as -s ARCHIVER_DETAILS=1).",
+)
 @click.option("--paused", is_flag=True, help="Add it paused (resume it later).")
 @click.option("--replace", is_flag=True, help="Replace a schedule of the same name.")
 @db_option
@@ -104,6 +110,7 @@ def add_command(
     timezone: str,
     jitter: str | None,
     max_runtime: str | None,
+    details: bool,
     paused: bool,
     replace: bool,
     db: str | None,
@@ -113,6 +120,7 @@ def add_command(
     \b
     Examples:
       archiver schedule add syria --spider amnestyusa -a country=syria --every 6h
+      archiver schedule add syria-text --spider amnestyusa -a country=syria --every 1d --details
       archiver schedule add nightly --spider amnestyusa --cron "0 3 * * *" \\
           --timezone Europe/Berlin --jitter 15m --max-runtime 2h
 
@@ -134,7 +142,9 @@ def add_command(
         cron=cron,
         timezone=timezone,
         jitter=jitter,
-        settings=_checked_settings(parse_pairs(settings, "-s/--set")),
+        settings=_checked_settings(
+            parse_pairs(settings, "-s/--set") | ({"ARCHIVER_DETAILS": "1"} if details else {})
+        ),
         max_runtime=max_runtime,
         enabled=not paused,
     )

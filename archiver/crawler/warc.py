@@ -1,7 +1,9 @@
-"""Every listing page fetched goes into the WARC archive, and into its index.
+"""Every listing page and release page fetched goes into the WARC archive, and into its index.
 
 `WarcArchiveMiddleware` (downloader middleware) archives each response to a request the spider
-marked as a listing page (`request.meta["archiver_page"]`) with `archiver.warcfile`, puts the
+marked as a listing page (`request.meta["archiver_page"]`) or a release page
+(`request.meta["archiver_detail"]`, indexed as `kind = detail` with its release id) with
+`archiver.warcfile`, puts the
 response record's WARC-Record-ID in `request.meta["warc_record"]` (the spider copies it onto each
 item; the store keeps it as `releases.first_warc_record` / `last_warc_record`), and indexes the
 record in `warc_pages` with the run id, so a run's pages can be found again (`archiver reparse`).
@@ -34,7 +36,7 @@ from archiver.crawler.database import ArchiveDatabase
 from archiver.crawler.run_record import RunRecord
 from archiver.db import write_transaction
 from archiver.db.pages import index_pages
-from archiver.items import PAGE_META
+from archiver.items import DETAIL_META, PAGE_META
 from archiver.settings_catalog import setting
 from archiver.warcfile import RotatingWarcWriter, WarcRef
 
@@ -92,7 +94,10 @@ class WarcArchiveMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         page = request.meta.get(PAGE_META)
         if page is None:
-            return response
+            release = request.meta.get(DETAIL_META)
+            if release is None:
+                return response
+            page = {"source": release["source"], "release_id": release["release_id"]}
         fetched_at = datetime.now(UTC)
         ref = self.writer.write_exchange(
             response.url,
@@ -128,6 +133,8 @@ class WarcArchiveMiddleware:
                 "length": ref.length,
                 "payload_digest": ref.payload_digest,
                 "fetched_at": at,
+                "kind": "detail" if page.get("release_id") else "listing",
+                "release_id": page.get("release_id"),
             }
         )
         if len(self._rows) >= self.index_batch:

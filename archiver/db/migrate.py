@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration (tests/test_db_migrations.py checks it is Alembic's head).
-HEAD_REVISION = "0005_structure_share"
+HEAD_REVISION = "0006_release_texts"
 
 #: Alembic's own bookkeeping table, as `alembic upgrade` creates it.
 VERSION_TABLE = Table(
@@ -148,11 +148,13 @@ def _create_head_schema(connection: Connection) -> bool:
     Alembic, instead of a third of a second of imports and five migrations in a crawl's start-up.
     Returns False, touching nothing, when any of the tables exists (a real upgrade's job)."""
     from archiver.db.models import Base
+    from archiver.db.search import install_search
 
     existing = set(inspect(connection).get_table_names())
     if existing & ({*Base.metadata.tables, VERSION_TABLE.name}):
         return False
     Base.metadata.create_all(connection)
+    install_search(connection)
     VERSION_TABLE.create(connection)
     connection.execute(VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
     return True

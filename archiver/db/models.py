@@ -2,7 +2,8 @@
 
 One row per press release (`releases`), its earlier values (`release_versions`), the listing
 filters it was seen under (`release_facets`), a record of every crawl (`crawl_runs`), what
-validation refused (`invalid_items`) and the scheduler's recurring jobs (`schedules`).
+validation refused (`invalid_items`), what each release's own page says (`release_texts`, with
+its earlier texts in `release_text_versions`) and the scheduler's recurring jobs (`schedules`).
 
 Every timestamp is a timezone-aware UTC `datetime`: SQLite has no time zone type, so `UTCDateTime`
 stores naive UTC there and hands back aware values, which keeps comparisons and exports identical
@@ -267,7 +268,8 @@ class InvalidItem(Base):
 
 
 class WarcPage(Base):
-    """One listing page fetched and kept in a WARC file: where its bytes are (archiver.warcfile).
+    """One page fetched and kept in a WARC file (a listing page, or a release's own page with
+    `--details`): where its bytes are (archiver.warcfile).
 
     `archiver reparse --run ID` reads a run's pages back through this index, so archived pages
     can be parsed again with fixed extractors without touching the network.
@@ -292,6 +294,85 @@ class WarcPage(Base):
     length: Mapped[int] = mapped_column(BigInteger())
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     fetched_at: Mapped[datetime]
+    # "listing" or "detail" (a release's own page, then `release_id` says whose).
+    kind: Mapped[str] = mapped_column(String(16), default="listing", server_default="listing")
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="SET NULL"))
+
+
+class ReleaseText(Base):
+    """What a release's own page says (`--details`, `archiver enrich`): one row per release.
+
+    `status`: `enriched` (read), `failed` (the last try did not get the page: retried by the next
+    run; `attempts` counts tries since the last success), `gone` (the page answered 404/410 on
+    `gone_at`; the release is kept, never deleted). `listing_hash` is the release's
+    `content_hash` when its page was last read: a different hash now means the listing card was
+    edited since, so the page is read again. `provenance` says which extractor gave each field;
+    `disagreements` lists what the page contradicts on the listing ("date", "title", "summary").
+    """
+
+    __tablename__ = "release_texts"
+    __table_args__ = (
+        CheckConstraint("status IN ('enriched', 'failed', 'gone')", name="status"),
+        Index(None, "status"),
+    )
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    headline: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    # As the page states it (ISO 8601, with its offset) and as the day it falls on.
+    published_raw: Mapped[str | None] = mapped_column(String(64))
+    page_published_on: Mapped[date | None] = mapped_column(Date)
+    modified_raw: Mapped[str | None] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str] | None] = mapped_column(JSON())
+    # [{"url": ..., "title": ...}, ...]
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON())
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    # Where the release's URL now redirects (its page moved), else NULL.
+    moved_to: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    disagreements: Mapped[list[str] | None] = mapped_column(JSON())
+    # SHA-256 of the page's fields that make a version (headline, body, dates).
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    listing_hash: Mapped[str | None] = mapped_column(String(64))
+    first_enriched_at: Mapped[datetime | None]
+    # When the current text was first read (= first_enriched_at until the page is edited).
+    text_since: Mapped[datetime | None]
+    checked_at: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    warc_record: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    http_status: Mapped[int | None]
+    gone_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReleaseTextVersion(Base):
+    """A release page's text before an edit: written when its headline, body or dates change."""
+
+    __tablename__ = "release_text_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), index=True
+    )
+    headline: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    published_raw: Mapped[str | None] = mapped_column(String(64))
+    modified_raw: Mapped[str | None] = mapped_column(String(64))
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    seen_from: Mapped[datetime | None]
+    seen_until: Mapped[datetime]
+    replaced_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
 
 
 class ListingValidator(Base):

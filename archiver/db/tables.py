@@ -15,6 +15,8 @@ from archiver.db.models import (
     ListingValidator,
     Release,
     ReleaseFacet,
+    ReleaseText,
+    ReleaseTextVersion,
     ReleaseVersion,
     Schedule,
     WarcPage,
@@ -29,3 +31,5 @@ SCHEDULES: Table = Schedule.__table__  # type: ignore[assignment]
 WARC_PAGES: Table = WarcPage.__table__  # type: ignore[assignment]
 VALIDATORS: Table = ListingValidator.__table__  # type: ignore[assignment]
 COVERAGE: Table = ListingCoverage.__table__  # type: ignore[assignment]
+TEXTS: Table = ReleaseText.__table__  # type: ignore[assignment]
+TEXT_VERSIONS: Table = ReleaseTextVersion.__table__  # type: ignore[assignment]

@@ -1,4 +1,5 @@
-"""`archiver reparse`: parse archived listing pages again, offline, as a crawl of its own.
+"""`archiver reparse`: parse archived pages again, offline, as a crawl of its own (listing pages,
+and the release pages a crawl with `--details` fetched).
 
 The pages are chosen in the archive's index (`warc_pages`): by the run that fetched them or by
 fetch time. Their list goes to the reparse spider (spiders/reparse.py) in a private file; the
@@ -76,6 +77,8 @@ def write_selection(
                 "source": page.source,
                 "facet": page.facet,
                 "fetched_at": page.fetched_at.isoformat(),
+                "kind": page.kind,
+                "release_id": page.release_id,
             }
             handle.write(json.dumps(record) + "\n")
     return len(pages)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from archiver.config import database_url
 from archiver.db.engine import make_engine
 from archiver.db.models import Base, UTCDateTime
+from archiver.db.search import SEARCH_OBJECTS
 
 try:
     config = context.config
@@ -30,9 +31,15 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    # The search index is dialect-specific DDL (archiver.db.search), not a model.
+    return not (type_ == "table" and name in SEARCH_OBJECTS)
+
+
 def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=Base.metadata,
+        include_name=_include_name,
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,

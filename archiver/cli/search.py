@@ -1,0 +1,117 @@
+"""`archiver search`: releases ranked by how well title, summary and body match some words."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from archiver.cli.common import archive, console, db_option
+
+
+@click.command("search")
+@click.argument("words")
+@db_option
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source.")
+@click.option(
+    "--country", "countries", multiple=True, metavar="SLUG", help="Only this country filter."
+)
+@click.option("--issue", "issues", multiple=True, metavar="SLUG", help="Only this issue filter.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help='Only this type ("report").')
+@click.option("--since", metavar="DATE", help="Published on or after (YYYY-MM-DD, YYYY-MM, YYYY).")
+@click.option("--until", metavar="DATE", help="Published on or before (YYYY-MM-DD, YYYY-MM, YYYY).")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Hits to show."
+)
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many hits.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, for scripts.")
+def search_command(
+    words: str,
+    db: str | None,
+    sources: tuple[str, ...],
+    countries: tuple[str, ...],
+    issues: tuple[str, ...],
+    types: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """Find releases whose title, summary or body (read with --details / `archiver enrich`)
+    match WORDS, best first, with a snippet of each match.
+
+    Every word must match (stemmed: "killings" finds "killing"); "quoted words" must match as
+    a phrase. A word in the title counts most, then the summary, then the body. SQLite ranks
+    with FTS5's bm25, PostgreSQL with ts_rank_cd.
+
+    \b
+    Examples:
+      archiver search "unlawful killings"
+      archiver search '"fair trial" executions' --country iran --since 2020
+      archiver search detention --type report --json
+    """
+    from archiver.db.releases import stored_facets, where_clauses
+    from archiver.db.search import search_releases
+    from archiver.export import ExportFilters
+
+    filters = ExportFilters.parse(
+        sources=sources,
+        countries=countries,
+        issues=issues,
+        types=types,
+        since=since,
+        until=until,
+    )
+    with archive(db) as (_url, engine), engine.connect() as connection:
+        facets = stored_facets(connection) if countries or issues else None
+        hits = search_releases(
+            connection,
+            words,
+            where_clauses(filters, facets),
+            limit=limit,
+            offset=offset,
+            marks=(_OPEN, _CLOSE),
+        )
+    if as_json:
+        for hit in hits:
+            record = {
+                "rank": hit.rank,
+                "url": hit.url,
+                "title": hit.title,
+                "published_on": hit.published_on.isoformat() if hit.published_on else None,
+                "type": hit.type,
+                "snippet": hit.snippet.replace(_OPEN, "[").replace(_CLOSE, "]"),
+                "score": hit.score,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    if not hits:
+        console.print(f"no release matches {words!r}")
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("published")
+    table.add_column("release", overflow="fold")
+    for hit in hits:
+        table.add_row(
+            str(hit.rank),
+            hit.published_on.isoformat() if hit.published_on else "-",
+            f"[bold]{escape(hit.title)}[/bold]\n{_highlight(hit.snippet)}\n[dim]{hit.url}[/dim]",
+        )
+    console.print(table)
+
+
+#: Marks around matched words in snippets: characters no release text holds.
+_OPEN, _CLOSE = "\x02", "\x03"
+
+
+def _highlight(snippet: str) -> str:
+    """The snippet with its matched words in bold (rich markup, everything else escaped)."""
+    parts = []
+    for index, chunk in enumerate(snippet.replace(_CLOSE, _OPEN).split(_OPEN)):
+        parts.append(f"[bold yellow]{escape(chunk)}[/bold yellow]" if index % 2 else escape(chunk))
+    return "".join(parts)
