@@ -323,6 +323,31 @@ def test_bytes_in_the_declared_or_a_fallback_encoding() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<?xml version="1.0" encoding="utf-8"?><html><body><h1 class="entry-title">T</h1>'
+        '<div class="related-posts"><time datetime="2018-01-01">x</time></div></body></html>',
+        '<html><head><link rel="canonical" href="http://[::1"></head><body>'
+        '<h1 class="entry-title">T</h1><div class="entry-content"><a href="http://[::1/a.pdf">'
+        'a</a></div><div class="post-tags"><a rel="tag" href="http://[::1/countries/x/">x</a>'
+        "</div></body></html>",
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": ["T"], "author": 7, "datePublished": "soon", "inLanguage": "English",'
+        "</script></head><body><p>x</p></body></html>",
+        "<div>" * 3000 + "<p>deep</p>" + "</div>" * 3000,
+        bytes(range(256)) * 4,
+    ],
+    ids=["xml-declaration", "broken-urls", "broken-json-ld", "deep", "binary"],
+)
+def test_odd_pages_give_what_they_can_and_never_raise(html: str | bytes) -> None:
+    result = extract_detail(html, LOCAL)
+    assert set(result.provenance) <= {
+        name for name in DetailPage.__dataclass_fields__ if getattr(result, name)
+    }
+    assert result.published_at is None and result.canonical_url is None
+
+
 def test_an_empty_page_has_no_field() -> None:
     assert extract_detail(b"", LOCAL) == DetailPage()
     assert extract_detail("<html><body></body></html>", LOCAL).provenance == {}

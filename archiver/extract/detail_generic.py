@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from lxml.html import HtmlElement, tostring
+
 from archiver.extract.detail_site import in_chrome, is_document
 from archiver.extract.detail_values import text_blocks, text_value
 from archiver.extract.nodes import Node, compiled
@@ -42,10 +44,23 @@ def drop_boxes(boxes: Iterable[Node]) -> None:
 
     The page's own tree is pruned, not a copy: the generic readings come last, when every
     other reader is done with it.
+
+    >>> from lxml import etree
+    >>> div = etree.fromstring("<div>a<b>box</b> b<i>box</i> c</div>")
+    >>> drop_boxes(list(div)); etree.tostring(div)
+    b'<div>a b c</div>'
     """
     for node in boxes:
-        if node.getparent() is not None:
-            node.drop_tree()
+        parent = node.getparent()
+        if parent is None:
+            continue
+        if node.tail:  # what lxml.html's drop_tree does, for any lxml element
+            previous = node.getprevious()
+            if previous is None:
+                parent.text = (parent.text or "") + node.tail
+            else:
+                previous.tail = (previous.tail or "") + node.tail
+        parent.remove(node)
 
 
 def trafilatura_body(root: Node, page_url: str) -> tuple[str | None, list[tuple[str, str | None]]]:
@@ -73,6 +88,8 @@ def htmldate_published(root: Node, page_url: str) -> str | None:
     """The original publication date htmldate finds in the page's markup (not its text)."""
     from htmldate import find_date  # late, as trafilatura
 
+    if not isinstance(root, HtmlElement):  # what lxml gives for a page it could only half read
+        root = tostring(root)
     try:
         found = find_date(
             root,

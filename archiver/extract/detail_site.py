@@ -19,9 +19,8 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 from parsel.csstranslator import css2xpath
 
-from archiver.extract.detail_values import date_value, text_blocks, text_value
+from archiver.extract.detail_values import date_value, text_blocks, text_value, url_value
 from archiver.extract.nodes import HEADINGS, Node, exact_text
-from archiver.extract.structure import absolute_url
 
 #: The text blocks of a release body (`blockquote` splits into its paragraphs, if it has any).
 BODY_BLOCKS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "pre"})
@@ -264,9 +263,9 @@ def tag_facet(href: str, page_url: str, sections: dict[str, str]) -> str | None:
     >>> tag_facet("/tag/misc/", "https://x.org/", {"countries": "country"}) is None
     True
     """
-    if not href.strip():
+    if not (url := url_value(href, page_url)):
         return None
-    segments = [s for s in urlsplit(absolute_url(page_url, href)).path.split("/") if s]
+    segments = [s for s in urlsplit(url).path.split("/") if s]
     if len(segments) < 2 or segments[-2] not in sections:
         return None
     return f"{sections[segments[-2]]}={unquote(segments[-1]).lower()}"

@@ -157,13 +157,17 @@ def url_value(raw: object, page_url: str) -> str | None:
 
     >>> url_value("/reports/x/", "http://127.0.0.1:8000/reports/x/")
     'http://127.0.0.1:8000/reports/x/'
-    >>> url_value("mailto:a@b.org", "https://x.org/"), url_value(None, "https://x.org/")
+    >>> url_value("mailto:a@b.org", "https://x.org/"), url_value("http://[::1", "https://x.org/")
     (None, None)
     """
     if not isinstance(raw, str) or not raw.strip():
         return None
-    url = absolute_url(page_url, raw)
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = absolute_url(page_url, raw)
+        scheme = urlsplit(url).scheme
+    except ValueError:  # `http://[::1`: no URL at all
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 def rebased(url: str, page_url: str, canonical_url: str | None) -> str:
