@@ -105,13 +105,13 @@ AMNESTYUSA_DETAIL = DetailLayout(
     modified=(
         ".entry-updated time::attr(datetime)",
         ".entry-updated time",
-        "time.updated::attr(datetime)",
+        "time.updated:not(.published)::attr(datetime)",  # WordPress: one time for both
     ),
     contact=(".press-contact",),
     tags=(".post-tags a[rel~=tag]", ".entry-footer a[rel~=tag]"),
     tag_sections=(("countries", "country"), ("issues", "issue"), ("topics", "topic")),
     attachments=(".attachments a[href]",),
-    date_decoys=(".entry-updated", "time.updated"),
+    date_decoys=(".entry-updated", "time.updated:not(.published)"),
 )
 
 DETAIL_LAYOUTS: tuple[DetailLayout, ...] = (AMNESTYUSA_DETAIL,)
@@ -119,8 +119,8 @@ DETAIL_LAYOUTS: tuple[DetailLayout, ...] = (AMNESTYUSA_DETAIL,)
 
 @dataclass(frozen=True, slots=True)
 class SiteReading:
-    """What a layout's selectors found on a page: field values (only those found), the body
-    container, and the attachment candidates in page order (hrefs as written)."""
+    """What a layout's selectors found on a page: field values (only those found) and the
+    attachment candidates in page order (hrefs as written)."""
 
     layout: DetailLayout
     fields: dict[str, Any]
