@@ -22,7 +22,7 @@ def test_every_command_has_help() -> None:
     assert top.exit_code == 0
     context = click.Context(main)
     names = main.list_commands(context)
-    assert len(names) == 12 and all(name in top.output for name in names)
+    assert len(names) == 14 and all(name in top.output for name in names)
     for name in names:
         command = main.get_command(context, name)
         assert command is not None, name
@@ -146,7 +146,7 @@ def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path: Path) -> None:
         cwd=repo,
         check=True,
     )
-    assert listed.stdout.split() == ["amnestyusa", "reparse"]
+    assert listed.stdout.split() == ["amnestyusa", "enrich", "reparse"]
 
 
 @pytest.mark.slow

@@ -28,31 +28,9 @@ from archiver.extract.structure import fallback_card_nodes, release_link_test
 from archiver.items import RawCard
 from archiver.sites import AMNESTYUSA, Source
 
-__all__ = [
-    "FALLBACK",
-    "LAYOUTS",
-    "SELECTOR",
-    "STRUCTURE",
-    "Attachment",
-    "DetailPage",
-    "Layout",
-    "Listing",
-    "extract_detail",
-    "extract_listing",
-]
-
-#: The release-page extractor's names, loaded on first use (`archiver.extract.detail`).
-_DETAIL_NAMES = frozenset({"Attachment", "DetailPage", "extract_detail"})
-
-
-def __getattr__(name: str) -> Any:
-    """`extract_detail` and its types, imported when first asked for: a listing crawl never
-    reads a release page, so importing this package does not load the detail extractor."""
-    if name in _DETAIL_NAMES:
-        from archiver.extract import detail
-
-        return getattr(detail, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The release-page extractor is `archiver.extract.detail`, imported by name where it is used:
+# re-exporting it here would make the package and its submodule import each other.
+__all__ = ["FALLBACK", "LAYOUTS", "SELECTOR", "STRUCTURE", "Layout", "Listing", "extract_listing"]
 
 
 @dataclass(slots=True)
