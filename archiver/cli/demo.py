@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from archiver.cli.common import console, err_console, layout_option
@@ -34,12 +35,14 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
     """Crawl the bundled copy of the site end to end and show what was archived.
 
     Serves the local copy on 127.0.0.1 (nothing reaches the real site), crawls the whole
-    newsroom and each bundled filter with the real spider and pipelines, stores the releases
-    in the demo's own archive (data/demo/archive.db) and prints a summary. Run it twice: the
-    second run finds nothing new. Look at the result with the other commands, e.g.
-    `archiver runs --db sqlite:///data/demo/archive.db`.
+    newsroom and each bundled filter with the real spider and pipelines, reads every release's
+    own page (full text), stores the releases in the demo's own archive (data/demo/archive.db),
+    searches the bodies once and prints a summary. Run it twice: the second run finds nothing
+    new. Look at the result with the other commands, e.g.
+    `archiver runs --db sqlite:///data/demo/archive.db` or
+    `archiver search "unlawful killings" --db sqlite:///data/demo/archive.db`.
     """
-    from archiver.demo.run import FALLBACK_DEMO_LAYOUT, run_demo
+    from archiver.demo.run import DEMO_SEARCH, FALLBACK_DEMO_LAYOUT, run_demo
     from archiver.outcome import EXIT_FALLBACK
 
     def progress(facet: str | None, result: CrawlResult) -> None:
@@ -73,6 +76,21 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
         f"{report.total('archiver/store/unchanged')}, refused {report.total('archiver/invalid')} "
         f"(kept in quarantine)"
     )
+    unchanged = report.total("archiver/details/not_modified") + report.total(
+        "archiver/details/unchanged"
+    )
+    console.print(
+        f"release pages: read {report.total('archiver/details/enriched')}, unchanged"
+        f" {unchanged},"
+        f" moved {report.total('archiver/details/moved')}, gone"
+        f" {report.total('archiver/details/gone')}, could not be read"
+        f" {report.total('archiver/details/errors')}"
+    )
+    if report.search:
+        console.print(f"search {DEMO_SEARCH} (archiver search):")
+        for hit in report.search:
+            console.print(f"  {hit.rank}. {escape(hit.title)}  [dim]{hit.url}[/dim]")
+            console.print(f"     {escape(hit.snippet)}")
     console.print(f"database: {mask_url(report.db_url)}")
     console.print(f"item feeds: {report.data_dir / 'feeds'}")
     if report.snapshot is not None:

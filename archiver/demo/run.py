@@ -1,9 +1,10 @@
 """`archiver demo`: the whole chain against the bundled copy of the site, start to finish.
 
 It serves the shipped copy on 127.0.0.1, crawls the whole newsroom and each bundled filter with
-the real spider and pipelines (each crawl in its own process, as in production), stores into its
-own archive (`data/demo/archive.db`, never the configured production one), and returns what a
-person wants to see.
+the real spider and pipelines (each crawl in its own process, as in production), reads the page
+of every release it finds (`--details`: full text, dates, tags, attachments), stores into its
+own archive (`data/demo/archive.db`, never the configured production one), searches the bodies
+once, and returns what a person wants to see.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from archiver.demo.dataset import FILTERS
 from archiver.demo.server import DemoServer
@@ -24,6 +26,8 @@ FALLBACK_DEMO_LAYOUT = "redesign"
 DEMO_FACETS: tuple[str | None, ...] = (None, *FILTERS)
 #: Where the demo keeps its archive, logs and feeds unless told otherwise: its own folder.
 DEMO_DATA_DIR = Path("data") / "demo"
+#: What the demo searches for once the release pages are read (words of bodies, not titles).
+DEMO_SEARCH = '"independent investigation"'
 
 
 @dataclass
@@ -37,6 +41,7 @@ class DemoReport:
     types: Counter[str] = field(default_factory=Counter)
     items: int = 0
     snapshot: Path | None = None
+    search: list[Any] = field(default_factory=list)  # archiver.db.search.Hit, best first
 
     def total(self, key: str) -> int:
         """A stat summed over every crawl."""
@@ -74,7 +79,14 @@ def run_demo(
             feed = feeds / f"{(facet or 'all-news').replace('&', '+')}.jsonl"
             settings = {
                 **LOCAL_SITE_SETTINGS,
-                "FEEDS": {str(feed): {"format": "jsonlines", "overwrite": True}},
+                "ARCHIVER_DETAILS": True,
+                "FEEDS": {
+                    str(feed): {
+                        "format": "jsonlines",
+                        "overwrite": True,
+                        "item_classes": ["archiver.items.ReleaseItem"],  # cards, not pages
+                    }
+                },
             }
             args = {**arguments_of_facet(facet), "base_url": server.base_url}
             result = run_crawl("amnestyusa", args, db_url=url, data_dir=data, settings=settings)
@@ -82,11 +94,25 @@ def run_demo(
             if on_crawl is not None:
                 on_crawl(facet, result)
     report.types, report.items = _archive_types(url)
+    report.search = _search(url, DEMO_SEARCH)
     if report.ok:
         from archiver.export import write_snapshot
 
         report.snapshot = write_snapshot(url, data)
     return report
+
+
+def _search(url: str, words: str) -> list[Any]:
+    """The best hits for `words` over titles, summaries and the bodies just read."""
+    from archiver.db import open_archive
+    from archiver.db.search import search_releases
+
+    engine = open_archive(url)
+    try:
+        with engine.connect() as connection:
+            return search_releases(connection, words, limit=3)
+    finally:
+        engine.dispose()
 
 
 def _archive_types(url: str) -> tuple[Counter[str], int]:
