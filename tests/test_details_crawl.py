@@ -279,3 +279,22 @@ def test_reparse_reads_archived_release_pages_again(
     assert {url: row.body for url, row in after.items()} == {
         url: row.body for url, row in before.items()
     }
+
+
+def test_a_schedule_with_details_reads_release_pages(
+    site: DemoServer, sqlite_url: str, tmp_path: Path
+) -> None:
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
+    add = run_cli(
+        "schedule", "add", "syria", "--spider", "amnestyusa", "-a", "country=syria",
+        "-a", f"base_url={site.base_url}", *fast, "--every", "6h", "--details",
+        "--db", sqlite_url, cwd=tmp_path,
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    fired = run_cli("schedule", "run", "syria", "--db", sqlite_url, cwd=tmp_path)
+    assert fired.returncode == 0, fired.stderr
+    engine = make_engine(sqlite_url)
+    try:
+        assert len(texts(engine)) == 70
+    finally:
+        engine.dispose()
