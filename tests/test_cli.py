@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archiver.cli import main
+from archiver.cli import COMMANDS, main
 from tests.plugins.cli import run_cli
 
 
@@ -22,7 +22,7 @@ def test_every_command_has_help() -> None:
     assert top.exit_code == 0
     context = click.Context(main)
     names = main.list_commands(context)
-    assert len(names) == 14 and all(name in top.output for name in names)
+    assert names == list(COMMANDS) and all(name in top.output for name in names)
     for name in names:
         command = main.get_command(context, name)
         assert command is not None, name

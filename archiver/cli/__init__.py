@@ -40,6 +40,7 @@ COMMANDS = {
     "facets": "archiver.cli.db:facets_command",
     "quarantine": "archiver.cli.quarantine:quarantine_command",
     "export": "archiver.cli.export:export_command",
+    "feed": "archiver.cli.feed:feed_command",
     "schedule": "archiver.cli.schedule:schedule_group",
     "scheduler": "archiver.cli.schedule:scheduler_command",
     "reparse": "archiver.cli.reparse:reparse_command",
