@@ -200,6 +200,15 @@ SETTINGS: tuple[Setting, ...] = (
         "release pages written to the archive per transaction",
         "details",
     ),
+    # -- scheduler ------------------------------------------------------------------------------
+    Setting(
+        "ARCHIVER_NOTIFY_NEW",
+        False,
+        "bool",
+        "a schedule's setting (`schedule add --notify-new`): after each run, `archiver scheduler"
+        " --notify` sends the titles and links of the releases it found new",
+        "scheduler",
+    ),
     # -- process --------------------------------------------------------------------------------
     Setting(
         "ARCHIVER_STATUS_FILE",

@@ -14,11 +14,13 @@ from typing import Any
 
 import click
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from archiver.cli.common import archive, console, db_option, styled_status
 from archiver.config import database_url, mask_url
+from archiver.errors import ArchiverError
 
 
 def _arguments(run: Any) -> str:
@@ -191,22 +193,60 @@ def _runs_table(runs: list[Any], *, title: str, width: int) -> Table:
     help="How many runs to show, newest first.",
 )
 @click.option("--spider", help="Only runs of this spider.")
-def runs_command(db: str | None, limit: int, spider: str | None) -> None:
+@click.option(
+    "--id",
+    "run_id",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Show run N alone, with its whole reason, missed pages and health flags.",
+)
+def runs_command(db: str | None, limit: int, spider: str | None, run_id: int | None) -> None:
     """Show recent crawl runs with their counts and status.
 
     A run whose process died (killed, machine rebooted) shows as `interrupted`: what it stored
-    before dying stays in the archive. Times are UTC.
+    before dying stays in the archive. Times are UTC. `--id N` shows one run (the one a
+    scheduler notification names) with everything its row says about how it ended.
     """
-    from archiver.db.runs import list_runs
+    from archiver.db.runs import get_run, list_runs
 
     with archive(db) as (url, engine), engine.connect() as connection:
-        runs = list_runs(connection, limit=limit, spider=spider)
+        if run_id is not None:
+            run = get_run(connection, run_id)
+            if run is None:
+                raise ArchiverError(f"no run {run_id} in {mask_url(url)}")
+            runs = [run]
+        else:
+            runs = list_runs(connection, limit=limit, spider=spider)
+    if run_id is not None:
+        _show_run(runs[0], url)
+        return
     spiders = {run.spider for run in runs}
     only = f"{next(iter(spiders))} runs" if len(spiders) == 1 else "Crawl runs"
     table = _runs_table(runs, title=f"{only} in {mask_url(url)} (UTC)", width=console.width)
     console.print(table)
     if not runs:
         console.print("no runs yet: try `archiver demo` or `archiver crawl amnestyusa`")
+
+
+def _show_run(run: Any, url: str) -> None:
+    """One run: the table's row, then what did not fit in it."""
+    table = _runs_table([run], title=f"Run {run.id} in {mask_url(url)} (UTC)", width=console.width)
+    console.print(table)
+    arguments = " ".join(f"{k}={v}" for k, v in (run.arguments or {}).items())
+    lines = [
+        ("spider", f"{run.spider} {arguments}".strip()),
+        ("trigger", run.trigger),
+        ("started", _when(run.started_at)),
+        ("finished", _when(run.finished_at)),
+        ("reason", escape(run.finish_reason or "")),
+        ("health", f"[red]{run.health}[/red]" if run.health else "no flags"),
+    ]
+    for label, value in lines:
+        if value:
+            console.print(f"[bold]{label}:[/bold] {value}")
+    for page in run.missed_pages or []:
+        cause, where = page.get("cause"), escape(str(page.get("url")))
+        console.print(f"[bold]missed:[/bold] page {page.get('page')} ({cause}): {where}")
 
 
 @click.command("stats")

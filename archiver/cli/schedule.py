@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich import box
@@ -33,6 +35,8 @@ from archiver.cli.common import (
 from archiver.config import database_url, parse_pairs
 from archiver.errors import ScheduleError
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 # archiver.scheduler.schedules and the service load SQLAlchemy and APScheduler: each command
 # imports what it uses, so `archiver --help` and the other commands do not pay for them.
 
@@ -49,6 +53,30 @@ def _checked_settings(settings: dict[str, str]) -> dict[str, str]:
     for warning in check_settings(settings):
         err_console.print(f"warning: {warning}")
     return settings
+
+
+def notify_options(function: F) -> F:
+    """`--notify URL` (repeatable) and `--web-url URL`: where to send news of runs."""
+    function = click.option(
+        "--web-url",
+        metavar="URL",
+        help="Address of the web view (archiver web): messages link to <URL>/runs/<id>.",
+    )(function)
+    return click.option(
+        "--notify",
+        "notify",
+        multiple=True,
+        metavar="URL",
+        help="Apprise URL told about runs that failed, were partial or flagged, and about new"
+        " releases of --notify-new schedules (repeatable; mailto://, ntfy://, json://, ...).",
+    )(function)
+
+
+def _checked_notify(urls: tuple[str, ...]) -> tuple[str, ...]:
+    from archiver.scheduler.notify import check_notify_urls
+
+    check_notify_urls(urls)
+    return urls
 
 
 def _when(moment: datetime | None) -> str:
@@ -97,6 +125,12 @@ def schedule_group() -> None:
     help="Each run also reads the pages of new, edited and never-read releases (full text;"
     " the same as -s ARCHIVER_DETAILS=1).",
 )
+@click.option(
+    "--notify-new",
+    is_flag=True,
+    help="After each run, `archiver scheduler --notify` sends the titles and links of the"
+    " releases it found new (the same as -s ARCHIVER_NOTIFY_NEW=1).",
+)
 @click.option("--paused", is_flag=True, help="Add it paused (resume it later).")
 @click.option("--replace", is_flag=True, help="Replace a schedule of the same name.")
 @db_option
@@ -111,6 +145,7 @@ def add_command(
     jitter: str | None,
     max_runtime: str | None,
     details: bool,
+    notify_new: bool,
     paused: bool,
     replace: bool,
     db: str | None,
@@ -121,6 +156,7 @@ def add_command(
     Examples:
       archiver schedule add syria --spider amnestyusa -a country=syria --every 6h
       archiver schedule add syria-text --spider amnestyusa -a country=syria --every 1d --details
+      archiver schedule add syria-news --spider amnestyusa -a country=syria --every 1h --notify-new
       archiver schedule add nightly --spider amnestyusa --cron "0 3 * * *" \\
           --timezone Europe/Berlin --jitter 15m --max-runtime 2h
 
@@ -143,7 +179,9 @@ def add_command(
         timezone=timezone,
         jitter=jitter,
         settings=_checked_settings(
-            parse_pairs(settings, "-s/--set") | ({"ARCHIVER_DETAILS": "1"} if details else {})
+            parse_pairs(settings, "-s/--set")
+            | ({"ARCHIVER_DETAILS": "1"} if details else {})
+            | ({"ARCHIVER_NOTIFY_NEW": "1"} if notify_new else {})
         ),
         max_runtime=max_runtime,
         enabled=not paused,
@@ -267,7 +305,15 @@ def remove_command(name: str, db: str | None) -> None:
 @db_option
 @data_dir_option(" for the run's log")
 @click.option("--max-runtime", type=DURATION, help="End the run after DURATION.")
-def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: int | None) -> None:
+@notify_options
+def run_command(
+    name: str,
+    db: str | None,
+    data_dir: Path | None,
+    max_runtime: int | None,
+    notify: tuple[str, ...],
+    web_url: str | None,
+) -> None:
     """Run the schedule NAME once, now, in the foreground (recorded with its name as trigger).
 
     \b
@@ -275,10 +321,13 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
       archiver schedule run syria
 
     Refused while a run of the same schedule is going. The exit status is the crawl's (below).
+    With --notify, sends what `archiver scheduler --notify` would after this run.
     """
     from archiver.db.schedules import get_schedule
+    from archiver.scheduler.notify import notify_run
     from archiver.scheduler.runner import run_schedule
 
+    notify = _checked_notify(notify)
     with archive(db) as (url, engine):
         with engine.connect() as connection:
             spec = get_schedule(connection, name)
@@ -286,6 +335,9 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
             report = run_schedule(
                 spec, engine, db_url=url, data_dir=data_dir, max_runtime=max_runtime
             )
+        if notify:
+            for sent in notify_run(report, spec, engine, notify, web_url=web_url):
+                console.print(f"notified {sent.delivered} of {len(notify)}: {sent.title}")
     if report.status == "skipped":
         raise ScheduleError(f"schedule {name} not run: {report.reason}")
     if report.stats:
@@ -342,6 +394,7 @@ def run_command(name: str, db: str | None, data_dir: Path | None, max_runtime: i
     "ARCHIVER_SCHEDULE, ARCHIVER_STATUS, ARCHIVER_REASON, ARCHIVER_RUN_ID, ARCHIVER_EXIT_CODE, "
     "ARCHIVER_LOG and ARCHIVER_SUMMARY set (e.g. a mail or curl command).",
 )
+@notify_options
 @click.option("-v", "--verbose", is_flag=True, help="Also log APScheduler's own messages.")
 def scheduler_command(
     db: str | None,
@@ -352,6 +405,8 @@ def scheduler_command(
     sync_interval: int,
     max_concurrent: int,
     on_failure: str | None,
+    notify: tuple[str, ...],
+    web_url: str | None,
     verbose: bool,
 ) -> None:
     """Run the schedules: a long-lived service in the foreground (for systemd or a container).
@@ -360,6 +415,7 @@ def scheduler_command(
     Examples:
       archiver scheduler --db postgresql://archiver@localhost/archive --data-dir /srv/archiver
       archiver scheduler --on-failure 'mail -s "$ARCHIVER_SUMMARY" ops@example.org </dev/null'
+      archiver scheduler --notify ntfy://archiver-alerts --web-url https://archive.example
 
     Each fire runs the crawl in its own process, logging to DATA/logs/, and records the run
     with the schedule's name as trigger. A schedule never overlaps itself: a fire while its
@@ -367,13 +423,15 @@ def scheduler_command(
     SIGTERM/SIGINT stop it: running crawls are asked to stop, killed if still running near the
     end of --grace, and recorded as interrupted. Only one scheduler may run per database.
     --on-failure alerts someone when a run fails or is interrupted (not when the service itself
-    is stopped); the command may take 60 s, and its own failure is only logged.
+    is stopped); the command may take 60 s, and its own failure is only logged. --notify sends
+    the same news, and the new releases of --notify-new schedules, through Apprise.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from archiver.db import database_error
     from archiver.scheduler.service import SchedulerService, ServiceOptions
 
+    notify = _checked_notify(notify)  # before logging starts: one line if refused
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -389,6 +447,8 @@ def scheduler_command(
         sync_interval=float(max(sync_interval, 1)),
         max_concurrent=max_concurrent,
         on_failure=on_failure or None,
+        notify=notify,
+        web_url=web_url or None,
     )
     service = SchedulerService(options)
     service.install_signal_handlers()

@@ -53,6 +53,7 @@ from archiver.db.schedules import ScheduleSpec, list_schedules, set_next_fire_ti
 from archiver.errors import ScheduleError
 from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import ServiceLock
+from archiver.scheduler.notify import notify_run
 from archiver.scheduler.runner import record_skipped, run_schedule
 from archiver.scheduler.schedules import missed_fire, trigger_for
 
@@ -88,6 +89,10 @@ class ServiceOptions:
     max_concurrent: int = 4
     #: Shell command run when a fire fails or is interrupted (see archiver.scheduler.hooks).
     on_failure: str | None = None
+    #: Apprise URLs told about runs that need a look, and new releases (archiver.scheduler.notify).
+    notify: tuple[str, ...] = ()
+    #: The web view's address, for links to a run in notifications.
+    web_url: str | None = None
 
 
 class SchedulerService:
@@ -321,6 +326,10 @@ class SchedulerService:
             # A run the service itself stopped (shutdown) is no news to alert anyone about.
             if not report.ok and self.options.on_failure and not self._stopping:
                 run_failure_hook(self.options.on_failure, report)
+            if self.options.notify and not self._stopping:
+                notify_run(
+                    report, spec, self.engine, self.options.notify, web_url=self.options.web_url
+                )
         except Exception:
             logger.exception("schedule %s: the run could not be started or recorded", name)
         finally:
