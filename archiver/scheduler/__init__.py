@@ -6,5 +6,6 @@
   (`archiver.process.crawl`), and the record it leaves in `crawl_runs`, whatever happens.
 - `archiver.scheduler.lock`: one service per database (PostgreSQL advisory lock, lock file).
 - `archiver.scheduler.hooks`: the `--on-failure` command.
+- `archiver.scheduler.notify`: `--notify` messages through Apprise (runs to look at, new releases).
 - `archiver.scheduler.service`: the long-lived `archiver scheduler` (APScheduler 3.x).
 """
