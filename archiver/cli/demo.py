@@ -52,7 +52,9 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
             mark = "[yellow]fallback (7)[/yellow]"
         else:
             mark = f"[red]{result.message}[/red]"
-        pages, items = result.stat("archiver/listing_pages"), result.stat("item_scraped_count")
+        pages = result.stat("archiver/listing_pages")
+        # Listing cards only: the release pages' items are counted on their own line.
+        items = result.stat("item_scraped_count") - result.stat("archiver/details/tried")
         new = result.stat("archiver/store/new")
         console.print(
             f"  {facet or 'whole newsroom':<34} pages {pages:>3} items {items:>4} new {new:>4}"
@@ -71,7 +73,8 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
     console.print(table)
     console.print(
         f"pages read {report.total('archiver/listing_pages')}, items seen "
-        f"{report.total('item_scraped_count')}, new {report.total('archiver/store/new')}, "
+        f"{report.total('item_scraped_count') - report.total('archiver/details/tried')},"
+        f" new {report.total('archiver/store/new')}, "
         f"updated {report.total('archiver/store/updated')}, unchanged "
         f"{report.total('archiver/store/unchanged')}, refused {report.total('archiver/invalid')} "
         f"(kept in quarantine)"
