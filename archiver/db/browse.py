@@ -1,0 +1,551 @@
+"""What the web view reads (`archiver web`): pages of releases, counts beside them, one release
+with everything known about it, runs, monthly coverage and archived pages.
+
+Every function takes a Connection (the caller owns the transaction: the web view reads each
+page in one `archiver.db.releases.read_snapshot`) and WHERE clauses on `releases` built by
+`filter_clauses` (the export's `where_clauses`, plus the full-text index when words are given),
+so a list, its counts, its coverage chart and its download select the same releases.
+
+Lists are paged by key, never by OFFSET: a page ends with a `Cursor` (the sort value and the id
+of its last row) and the next page starts strictly after it, so reading page 500 costs what
+page 1 costs, and a release stored while someone reads never shifts a row onto two pages.
+Values only ever reach SQL as bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    and_,
+    column,
+    distinct,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    type_coerce,
+)
+
+from archiver.db.releases import ReleaseFilter, stored_facets, where_clauses
+from archiver.db.search import fts5_query, search_releases
+from archiver.db.tables import (
+    FACETS,
+    RELEASES,
+    RUNS,
+    TEXT_VERSIONS,
+    TEXTS,
+    VERSIONS,
+    WARC_PAGES,
+)
+from archiver.sites import decode_facet
+
+#: The orders a release list can have: newest publication first (undated last), or newest
+#: first seen by a crawl first. Both end with the id (descending), which makes them total.
+SORTS: tuple[str, ...] = ("published", "first_seen")
+#: Largest page a caller may ask for.
+MAX_PAGE = 500
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+_FTS = table("release_search", column("rowid"))
+_FTS_NAME = literal_column("release_search")
+_PG_SEARCH = table("release_search", column("release_id"), column("document"))
+_ENGLISH = literal_column("'english'::regconfig")
+
+
+def search_clause(connection: Connection, words: str) -> ColumnElement[bool]:
+    """Releases whose title, summary or page body match `words` in the full-text index, the
+    way `archiver search` matches (`archiver.db.search`): every word, stemmed, "quoted" words
+    as a phrase. Words that make no query match nothing."""
+    releases = RELEASES.c
+    if connection.dialect.name == "postgresql":
+        if not words.strip():
+            return false()
+        query = func.websearch_to_tsquery(_ENGLISH, words)
+        return releases.id.in_(
+            select(_PG_SEARCH.c.release_id).where(_PG_SEARCH.c.document.op("@@")(query))
+        )
+    fts = fts5_query(words)
+    if not fts:
+        return false()
+    return releases.id.in_(select(_FTS.c.rowid).where(_FTS_NAME.op("MATCH")(fts)))
+
+
+def filter_clauses(
+    connection: Connection, filters: ReleaseFilter, words: str | None = None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses on `releases` for `filters` (as an export applies them) and, when given,
+    the full-text `words`."""
+    facets = stored_facets(connection) if filters.facet_values() else None
+    clauses = where_clauses(filters, facets)
+    if words and words.strip():
+        clauses.append(search_clause(connection, words))
+    return clauses
+
+
+# -- the release list ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of releases ended: the sort value of its last row, and that row's id.
+
+    `value` is the publication date (None for an undated release) for the `published` order,
+    the first-seen time for `first_seen`.
+
+    >>> Cursor(date(2017, 6, 16), 42).encode()
+    '2017-06-16~42'
+    >>> Cursor.parse("2017-06-16~42", "published"), Cursor.parse("~7", "published")
+    (Cursor(value=datetime.date(2017, 6, 16), release_id=42), Cursor(value=None, release_id=7))
+    >>> Cursor.parse(Cursor(datetime(2024, 5, 1, 12, 0, 0, 5, tzinfo=UTC), 3).encode(),
+    ...              "first_seen").value.microsecond
+    5
+    >>> Cursor.parse("yesterday~1", "published")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a page cursor: 'yesterday~1'
+    """
+
+    value: date | datetime | None
+    release_id: int
+
+    def encode(self) -> str:
+        """`<date or ISO time>~<id>`: what the next-page link carries."""
+        return f"{self.value.isoformat() if self.value is not None else ''}~{self.release_id}"
+
+    @classmethod
+    def parse(cls, text: str, sort: str) -> Cursor:
+        """The cursor `encode` wrote, for the list order `sort`; ValueError otherwise."""
+        value, _, number = text.rpartition("~")
+        try:
+            release_id = int(number)
+            if sort == "first_seen":
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError
+                return cls(moment.astimezone(UTC), release_id)
+            return cls(date.fromisoformat(value) if value else None, release_id)
+        except ValueError:
+            raise ValueError(f"not a page cursor: {text!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    """One line of the release list."""
+
+    id: int
+    source: str
+    url: str
+    title: str
+    summary: str | None
+    summary_truncated: bool
+    published_on: date | None
+    type: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    versions: int  # earlier listing values kept (edits)
+    text_status: str | None  # enriched, failed, gone; None: the page was never tried
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePage:
+    """One page of releases and where the next one starts (None: this was the last)."""
+
+    rows: list[ReleaseRow]
+    next_cursor: Cursor | None
+
+
+def _after(sort: str, cursor: Cursor) -> ColumnElement[bool]:
+    """Rows strictly after `cursor` in the order `sort` (both orders descending)."""
+    releases = RELEASES.c
+    if sort == "first_seen":
+        return or_(
+            releases.first_seen_at < cursor.value,
+            and_(releases.first_seen_at == cursor.value, releases.id < cursor.release_id),
+        )
+    if cursor.value is None:  # among the undated ones, which come last
+        return and_(releases.published_on.is_(None), releases.id < cursor.release_id)
+    return or_(
+        releases.published_on < cursor.value,
+        and_(releases.published_on == cursor.value, releases.id < cursor.release_id),
+        releases.published_on.is_(None),
+    )
+
+
+def _order(sort: str) -> list[ColumnElement[Any]]:
+    releases = RELEASES.c
+    if sort == "first_seen":
+        return [releases.first_seen_at.desc(), releases.id.desc()]
+    return [releases.published_on.desc().nulls_last(), releases.id.desc()]
+
+
+def release_page(
+    connection: Connection,
+    clauses: Sequence[ColumnElement[bool]] = (),
+    *,
+    sort: str = "published",
+    after: Cursor | None = None,
+    limit: int = 50,
+) -> ReleasePage:
+    """Up to `limit` releases in the order `sort`, starting after `after` (None: the first page).
+
+    Walking `next_cursor` until it is None gives every selected release exactly once, in order.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r} (known: {', '.join(SORTS)})")
+    limit = max(1, min(limit, MAX_PAGE))
+    releases = RELEASES.c
+    versions = (
+        select(func.count(VERSIONS.c.id))
+        .where(VERSIONS.c.release_id == releases.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            releases.id,
+            releases.source,
+            releases.url,
+            releases.title,
+            releases.summary,
+            releases.summary_truncated,
+            releases.published_on,
+            releases.type,
+            releases.first_seen_at,
+            releases.last_seen_at,
+            versions.label("versions"),
+            TEXTS.c.status.label("text_status"),
+        )
+        .select_from(RELEASES.outerjoin(TEXTS, TEXTS.c.release_id == releases.id))
+        .where(*clauses)
+        .order_by(*_order(sort))
+        .limit(limit + 1)  # one more says whether there is a next page
+    )
+    if after is not None:
+        query = query.where(_after(sort, after))
+    rows = [
+        ReleaseRow(
+            id=row.id,
+            source=row.source,
+            url=row.url,
+            title=row.title,
+            summary=row.summary,
+            summary_truncated=bool(row.summary_truncated),
+            published_on=row.published_on,
+            type=row.type,
+            first_seen_at=row.first_seen_at,
+            last_seen_at=row.last_seen_at,
+            versions=int(row.versions or 0),
+            text_status=row.text_status,
+        )
+        for row in connection.execute(query)
+    ]
+    if len(rows) <= limit:
+        return ReleasePage(rows, None)
+    rows = rows[:limit]
+    last = rows[-1]
+    value = last.first_seen_at if sort == "first_seen" else last.published_on
+    return ReleasePage(rows, Cursor(value, last.id))
+
+
+def count_releases(connection: Connection, clauses: Sequence[ColumnElement[bool]] = ()) -> int:
+    """How many releases `clauses` select."""
+    return int(
+        connection.execute(select(func.count(RELEASES.c.id)).where(*clauses)).scalar_one() or 0
+    )
+
+
+def type_counts(
+    connection: Connection, clauses: Sequence[ColumnElement[bool]] = ()
+) -> list[tuple[str | None, int]]:
+    """`(type, releases)` among the selected releases, most first (None: no type)."""
+    releases = RELEASES.c
+    count = func.count(releases.id)
+    rows = connection.execute(
+        select(releases.type, count)
+        .where(*clauses)
+        .group_by(releases.type)
+        .order_by(count.desc(), releases.type)
+    )
+    return [(row[0], int(row[1])) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    """A listing filter value (`country` `syria`) and how many selected releases were seen
+    under it (alone or with other values: `country=iraq,syria` counts for both)."""
+
+    key: str
+    value: str
+    releases: int
+
+
+def facet_counts(
+    connection: Connection, clauses: Sequence[ColumnElement[bool]] = ()
+) -> list[FacetCount]:
+    """Every filter value the selected releases were seen under, by key, then most first.
+
+    Counted per facet string in SQL; a value named by several strings (`country=syria` and
+    `country=iraq,syria`) is counted again with DISTINCT, so a release counts once per value.
+    """
+    facets = FACETS.c
+    selected = select(RELEASES.c.id).where(*clauses) if clauses else None
+    query = select(facets.facet, func.count()).group_by(facets.facet)
+    if selected is not None:
+        query = query.where(facets.release_id.in_(selected))
+    per_string = {facet: int(count) for facet, count in connection.execute(query)}
+    strings: dict[tuple[str, str], list[str]] = {}
+    for facet in per_string:
+        for key, values in decode_facet(facet).items():
+            for value in values:
+                strings.setdefault((key, value), []).append(facet)
+    found = []
+    for (key, value), named_by in strings.items():
+        if len(named_by) == 1:
+            count = per_string[named_by[0]]
+        else:
+            query = select(func.count(distinct(facets.release_id))).where(
+                facets.facet.in_(named_by)
+            )
+            if selected is not None:
+                query = query.where(facets.release_id.in_(selected))
+            count = int(connection.execute(query).scalar_one())
+        found.append(FacetCount(key, value, count))
+    return sorted(found, key=lambda item: (item.key, -item.releases, item.value))
+
+
+def snippets(
+    connection: Connection,
+    words: str,
+    release_ids: Sequence[int],
+    marks: tuple[str, str] = ("[", "]"),
+) -> dict[int, str]:
+    """`release id -> snippet` of where `words` matched, for the releases of one page
+    (`archiver.db.search.search_releases`, restricted to those ids)."""
+    if not release_ids or not words.strip():
+        return {}
+    hits = search_releases(
+        connection,
+        words,
+        [RELEASES.c.id.in_(list(release_ids))],
+        limit=len(release_ids),
+        marks=marks,
+    )
+    return {hit.release_id: hit.snippet for hit in hits}
+
+
+# -- coverage ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCount:
+    """Releases published in one month (`YYYY-MM`; None: undated) with one type."""
+
+    month: str | None
+    type: str | None
+    releases: int
+
+
+def monthly_counts(
+    connection: Connection, clauses: Sequence[ColumnElement[bool]] = ()
+) -> list[MonthCount]:
+    """Selected releases per publication month and type, oldest month first (undated last).
+
+    Only months that have releases come back; the caller fills the months in between.
+    """
+    releases = RELEASES.c
+    if connection.dialect.name == "postgresql":
+        month = func.to_char(releases.published_on, "YYYY-MM")
+    else:  # SQLite keeps the date as YYYY-MM-DD text
+        month = func.substr(type_coerce(releases.published_on, String), 1, 7)
+    month = month.label("month")
+    rows = connection.execute(
+        select(month, releases.type, func.count(releases.id))
+        .where(*clauses)
+        .group_by(month, releases.type)
+        .order_by(month.asc().nulls_last(), releases.type)
+    )
+    return [MonthCount(row[0], row[1], int(row[2])) for row in rows]
+
+
+# -- one release ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ReleaseDetail:
+    """Everything the archive knows about one release.
+
+    `release`: its `releases` row; `facets`: its `release_facets` rows (facet, first_seen_at,
+    first_run_id) by facet; `versions`: earlier listing values, oldest first; `text`: its
+    `release_texts` row (None: its page was never tried) and `text_versions` the page's earlier
+    texts, oldest first; `listing_pages`: the `warc_pages` rows of the listing pages it was
+    first and last seen on; `detail_pages`: every archived fetch of its own page, oldest first.
+    """
+
+    release: Row[Any]
+    facets: list[Row[Any]] = field(default_factory=list)
+    versions: list[Row[Any]] = field(default_factory=list)
+    text: Row[Any] | None = None
+    text_versions: list[Row[Any]] = field(default_factory=list)
+    listing_pages: list[Row[Any]] = field(default_factory=list)
+    detail_pages: list[Row[Any]] = field(default_factory=list)
+
+
+def release_detail(connection: Connection, release_id: int) -> ReleaseDetail | None:
+    """The release with id `release_id` and all that hangs off it, or None."""
+    release = connection.execute(select(RELEASES).where(RELEASES.c.id == release_id)).first()
+    if release is None:
+        return None
+    detail = ReleaseDetail(release)
+    detail.facets = list(
+        connection.execute(
+            select(FACETS.c.facet, FACETS.c.first_seen_at, FACETS.c.first_run_id)
+            .where(FACETS.c.release_id == release_id)
+            .order_by(FACETS.c.facet)
+        )
+    )
+    detail.versions = list(
+        connection.execute(
+            select(VERSIONS)
+            .where(VERSIONS.c.release_id == release_id)
+            .order_by(VERSIONS.c.seen_from, VERSIONS.c.id)
+        )
+    )
+    detail.text = connection.execute(select(TEXTS).where(TEXTS.c.release_id == release_id)).first()
+    detail.text_versions = list(
+        connection.execute(
+            select(TEXT_VERSIONS)
+            .where(TEXT_VERSIONS.c.release_id == release_id)
+            .order_by(TEXT_VERSIONS.c.id)
+        )
+    )
+    records = [r for r in (release.first_warc_record, release.last_warc_record) if r]
+    if records:
+        detail.listing_pages = list(
+            connection.execute(
+                select(WARC_PAGES)
+                .where(WARC_PAGES.c.record_id.in_(records))
+                .order_by(WARC_PAGES.c.fetched_at, WARC_PAGES.c.id)
+            )
+        )
+    detail.detail_pages = list(
+        connection.execute(
+            select(WARC_PAGES)
+            .where(WARC_PAGES.c.kind == "detail", WARC_PAGES.c.release_id == release_id)
+            .order_by(WARC_PAGES.c.fetched_at, WARC_PAGES.c.id)
+        )
+    )
+    return detail
+
+
+def archived_page(connection: Connection, record_id: str) -> Row[Any] | None:
+    """The `warc_pages` row of the WARC response record `record_id` (`<urn:uuid:...>`)."""
+    return connection.execute(select(WARC_PAGES).where(WARC_PAGES.c.record_id == record_id)).first()
+
+
+def run_archived_pages(connection: Connection, run_id: int) -> list[Row[Any]]:
+    """The listing pages a run archived, in page order (release pages are not listed)."""
+    return list(
+        connection.execute(
+            select(WARC_PAGES)
+            .where(WARC_PAGES.c.run_id == run_id, WARC_PAGES.c.kind == "listing")
+            .order_by(WARC_PAGES.c.facet, WARC_PAGES.c.page, WARC_PAGES.c.fetched_at)
+        )
+    )
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+_RUN_COLUMNS = (
+    RUNS.c.id,
+    RUNS.c.spider,
+    RUNS.c.arguments,
+    RUNS.c.trigger,
+    RUNS.c.status,
+    RUNS.c.started_at,
+    RUNS.c.finished_at,
+    RUNS.c.pages,
+    RUNS.c.pages_without_cards,
+    RUNS.c.cards,
+    RUNS.c.items_seen,
+    RUNS.c.items_new,
+    RUNS.c.items_updated,
+    RUNS.c.items_unchanged,
+    RUNS.c.items_invalid,
+    RUNS.c.errors,
+    RUNS.c.finish_reason,
+    RUNS.c.missed_pages,
+    RUNS.c.cards_per_page,
+    RUNS.c.structure_share,
+    RUNS.c.health,
+)
+
+
+def run_page(
+    connection: Connection, *, before: int | None = None, limit: int = 50
+) -> tuple[list[Row[Any]], int | None]:
+    """Up to `limit` runs, newest first, with ids below `before` (None: the newest), and the
+    `before` of the next page (None: this was the last). Rows have the `crawl_runs` columns
+    but `stats`, `pid`, `hostname` and `updated_at`."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(*_RUN_COLUMNS).order_by(RUNS.c.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(RUNS.c.id < before)
+    rows = list(connection.execute(query))
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], rows[limit - 1].id
+
+
+@dataclass(frozen=True, slots=True)
+class RunPoint:
+    """One run on the charts of the runs page."""
+
+    id: int
+    started_at: datetime
+    status: str
+    trigger: str
+    cards_per_page: float | None
+    items_new: int
+    pages: int
+
+
+def run_series(connection: Connection, *, limit: int = 200) -> list[RunPoint]:
+    """The latest `limit` runs, oldest first, with what the charts plot."""
+    runs = RUNS.c
+    rows = connection.execute(
+        select(
+            runs.id,
+            runs.started_at,
+            runs.status,
+            runs.trigger,
+            runs.cards_per_page,
+            runs.items_new,
+            runs.pages,
+        )
+        .order_by(runs.id.desc())
+        .limit(max(1, limit))
+    )
+    points = [
+        RunPoint(
+            row.id,
+            row.started_at,
+            row.status,
+            row.trigger,
+            None if row.cards_per_page is None else float(row.cards_per_page),
+            int(row.items_new or 0),
+            int(row.pages or 0),
+        )
+        for row in rows
+    ]
+    return points[::-1]
