@@ -61,6 +61,7 @@ def test_the_contracts_hold() -> None:
         ("spiders-route", "spiders/amnestyusa.py", "import archiver.db.runs"),
         ("spiders-route", "spiders/reparse.py", "from sqlalchemy import select"),
         ("export-no-scrapy", "archiver/export/run.py", "import scrapy"),
+        ("web-no-scrapy", "archiver/web/diff.py", "import twisted"),
         ("no-cycles", "archiver/sites.py", "import archiver.normalize.titles"),
     ],
 )

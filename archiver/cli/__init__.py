@@ -44,6 +44,7 @@ COMMANDS = {
     "schedule": "archiver.cli.schedule:schedule_group",
     "scheduler": "archiver.cli.schedule:scheduler_command",
     "reparse": "archiver.cli.reparse:reparse_command",
+    "web": "archiver.cli.web:web_command",
 }
 
 
