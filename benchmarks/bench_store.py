@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from archiver.db import make_engine, upgrade
+from archiver.db import make_engine, upgrade, write_transaction
 from archiver.db.runs import open_run
 from archiver.db.store import ReleaseStore
 from archiver.items import ReleaseItem
@@ -81,10 +81,14 @@ def store_layer(url: str, items: Sequence[ReleaseItem]) -> float:
     """Seconds to write `items` through ReleaseStore in batches (one new run)."""
     engine = make_engine(url)
     try:
-        store = ReleaseStore(engine, open_run(engine, spider="bench"))
+        with write_transaction(engine) as connection:
+            store = ReleaseStore(open_run(connection, spider="bench"))
         started = time.perf_counter()
         for batch in batches(items):
-            store.write_batch(batch)
+            # One serialised transaction per batch, as the store pipeline writes.
+            with write_transaction(engine) as connection:
+                written = store.write_batch(connection, batch)
+            store.commit(written)
         return time.perf_counter() - started
     finally:
         engine.dispose()

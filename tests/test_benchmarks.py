@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -335,3 +336,30 @@ def test_extract_benchmark_runs_as_a_script_and_speaks_the_protocol() -> None:
     lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
     assert [parse_result(line)["name"] for line in lines] == ["extract", "extract-fallback"]
     assert "the selector path gives the baseline's 40 cards field by field" in completed.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "names"),
+    [
+        (
+            "bench_store.py",
+            ["store (all new)", "store (all already stored)", "store (archive size)"],
+        ),
+        ("bench_details.py", ["details", "details-precision", "details-recall"]),
+    ],
+)
+def test_a_benchmark_runs_smoke_sized_against_todays_library(script: str, names: list[str]) -> None:
+    """A benchmark that calls the library as it was (bench_store once called functions that
+    had come to take a Connection) crashes `make bench`; smoke-sized, it fails here first."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH_DIR / script)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "ARCHIVER_BENCH_QUICK": "1"},
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+    assert [parse_result(line)["name"] for line in lines] == names
