@@ -297,7 +297,9 @@ def feed_settings(output: Path) -> dict[str, Any]:
         raise ArgumentError(f"-o {output}: cannot write there ({error.strerror})") from None
     if not existed:
         output.unlink()
-    return {"FEEDS": {str(output.absolute()): {"format": fmt, "overwrite": True}}}
+    # Listing cards only: release pages (`--details`) are stored in the archive, not the feed.
+    feed = {"format": fmt, "overwrite": True, "item_classes": ["archiver.items.ReleaseItem"]}
+    return {"FEEDS": {str(output.absolute()): feed}}
 
 
 def check_data_dir(data: Path) -> None:
