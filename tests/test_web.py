@@ -137,7 +137,14 @@ def archive(
             engine = make_engine(url)
             writer = BatchWriter(engine)
             writer.write_batch(
-                [release_item(9001, title=HOSTILE_TITLE, summary='"><svg onload=alert(3)>')]
+                [
+                    release_item(
+                        9001,
+                        title=HOSTILE_TITLE,
+                        summary='"><svg onload=alert(3)>',
+                        url="javascript:alert(4)//aleppo",
+                    )
+                ]
             )
             with write_transaction(engine) as connection:
                 add_schedule(
@@ -407,6 +414,37 @@ def test_csv_download_is_what_archiver_export_writes(
     assert searched.content == expected.read_bytes()
 
 
+def test_atom_feed_is_archiver_feeds_for_the_same_filter(
+    archive: Archive, client: TestClient
+) -> None:
+    from archiver.db.releases import read_snapshot
+    from archiver.export.atom import atom_feed
+
+    response = client.get("/feed.atom?country=syria&type=Report&limit=5")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    with read_snapshot(archive.engine) as connection:
+        expected = atom_feed(
+            connection,
+            ExportFilters.parse(countries=["syria"], types=["Report"]),
+            base_url="http://testserver/?country=syria&type=Report",
+            feed_url="http://testserver/feed.atom?country=syria&type=Report&limit=5",
+            limit=5,
+        )
+    assert response.content == expected
+    again = client.get(
+        "/feed.atom?country=syria&type=Report&limit=5",
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+    assert again.status_code == 304
+    hostile = client.get("/feed.atom?q=Aleppo").text
+    assert "<script>" not in hostile and "&lt;script&gt;" in hostile
+    assert client.get("/feed.atom?contry=syria").status_code == 400
+    assert client.get("/feed.atom?limit=5000").status_code == 400
+    page_links = page(client.get("/?country=syria")).cssselect('link[rel="alternate"]')
+    assert page_links[0].get("href") == "/feed.atom?country=syria"
+
+
 # -- one release ---------------------------------------------------------------------------------
 
 
@@ -476,6 +514,7 @@ def test_a_hostile_title_renders_as_text(archive: Archive, client: TestClient) -
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
         assert "<img src=x" not in body and 'onerror="alert' not in body
         assert "<svg onload" not in body
+        assert 'href="javascript:' not in body.lower()
     document = page(client.get(f"/release/{archive.hostile_id}"))
     assert document.cssselect("h1")[0].text_content() == HOSTILE_TITLE
 
@@ -672,7 +711,7 @@ def test_every_response_carries_the_security_headers(archive: Archive, client: T
             assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     # Everything a page loads comes from this server: it works offline.
     document = page(client.get("/"))
-    for element in document.cssselect("script, link"):
+    for element in document.cssselect("script, link[rel=stylesheet]"):
         source = element.get("src") or element.get("href")
         assert source.startswith("/static/"), source
         assert client.get(source).status_code == 200

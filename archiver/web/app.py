@@ -48,6 +48,17 @@ def _duration(started: datetime | None, finished: datetime | None) -> str:
     return format_duration(seconds) if seconds >= 1 else "<1s"
 
 
+def _web_link(url: str | None) -> str | None:
+    """`url` when a browser may follow it (http or https), else None (shown as text only).
+
+    >>> _web_link("https://www.amnestyusa.org/x/"), _web_link("javascript:alert(1)")
+    ('https://www.amnestyusa.org/x/', None)
+    """
+    if url and url.strip().lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
 def make_templates() -> Jinja2Templates:
     """The templates, autoescaped (every value a site or a user gave is text, never markup)."""
     environment = Environment(
@@ -58,6 +69,7 @@ def make_templates() -> Jinja2Templates:
     )
     environment.filters["when"] = _when
     environment.filters["duration"] = _duration
+    environment.filters["web_link"] = _web_link
     environment.globals["version"] = __version__
     return Jinja2Templates(env=environment)
 

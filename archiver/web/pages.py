@@ -5,6 +5,7 @@
 | `GET /` | releases: filters, sort, keyset pages, counts per facet and type, downloads |
 | `GET /export.csv`, `.json`, `.jsonl` | the selected releases, written by `archiver.export` |
 | `GET /export.manifest.json` | the manifest of that export |
+| `GET /feed.atom` | an Atom feed of the selection, newest found first (`archiver.export.atom`) |
 | `GET /release/{id}` | one release: every field, facets, versions with word diffs, page text |
 | `GET /archive/{record}` | an archived page from the WARC files, made inert |
 | `GET /runs`, `GET /runs/{id}` | crawl runs with charts; one run |
@@ -211,6 +212,38 @@ def export_manifest(request: Request) -> Response:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return JSONResponse(manifest, headers={"Cache-Control": "no-store"})
+
+
+def atom_feed_page(request: Request) -> Response:
+    """`archiver feed` over HTTP: the export's filters as the query (`search`, or the list's
+    `q`, is the export's title-or-summary search), `limit` entries (default 50)."""
+    import hashlib
+
+    from archiver.errors import ExportError
+    from archiver.export.atom import DEFAULT_LIMIT, MAX_LIMIT, atom_feed, filter_query, parse_query
+
+    pairs = [
+        ("search", value) if key == "q" else (key, value)
+        for key, value in request.query_params.multi_items()
+    ]
+    try:
+        filters = parse_query(pairs)
+    except ExportError as error:
+        raise BadRequest(str(error).replace("--", "")) from None
+    limit = positive_int(request.query_params.get("limit"), "limit") or DEFAULT_LIMIT
+    if limit > MAX_LIMIT:
+        raise BadRequest(f"a feed holds 1 to {MAX_LIMIT} entries, not {limit}")
+    query = filter_query(filters).replace("search=", "q=")
+    base_url = str(request.base_url) + (f"?{query}" if query else "")
+    with web(request).read() as connection:
+        xml = atom_feed(
+            connection, filters, base_url=base_url, feed_url=str(request.url), limit=limit
+        )
+    etag = '"' + hashlib.sha256(xml).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(xml, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
 
 # -- one release ---------------------------------------------------------------------------------
@@ -619,6 +652,7 @@ ROUTES = [
     Route("/", releases_page, methods=["GET"], name="releases"),
     Route("/export.manifest.json", export_manifest, methods=["GET"], name="export_manifest"),
     Route("/export.{fmt}", export_download, methods=["GET"], name="export"),
+    Route("/feed.atom", atom_feed_page, methods=["GET"], name="feed"),
     Route("/release/{release_id:int}", release_page, methods=["GET"], name="release"),
     Route("/archive/{record}", archive_record, methods=["GET"], name="archive"),
     Route("/runs", runs_page, methods=["GET"], name="runs"),
