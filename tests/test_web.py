@@ -644,6 +644,9 @@ def test_run_now_starts_the_schedule_in_the_background(
     before = scalar(archive.engine, select(func.count()).where(RUNS.c.trigger == SCHEDULE))
     started = client.post(f"/schedules/{SCHEDULE}/run", data={"csrf": csrf}, follow_redirects=False)
     assert started.status_code == 303 and "done=started" in started.headers["location"]
+    # A second click while the crawl runs (a child process: seconds) starts nothing.
+    again = client.post(f"/schedules/{SCHEDULE}/run", data={"csrf": csrf}, follow_redirects=False)
+    assert "done=busy" in again.headers["location"]
     thread = client.app.state.web.started[SCHEDULE]  # type: ignore[attr-defined]
     thread.join(timeout=180)
     assert not thread.is_alive()

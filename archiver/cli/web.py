@@ -7,7 +7,9 @@ got), prints the URL and serves until Ctrl-C. The database URL is never printed.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+import sys
 from pathlib import Path
 
 import click
@@ -115,6 +117,12 @@ def web_command(
             f"[yellow]warning[/yellow]: listening on {host}, not loopback: anyone who can reach"
             " it can read the archive"
         )
+    # The view's own lines (run now, errors without secrets) go to stderr with uvicorn's.
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     config = uvicorn.Config(app, log_level="info", access_log=False, server_header=False)
     server = uvicorn.Server(config)
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,18 @@ class WebContext:
     def scrub(self, text: Any) -> str:
         """`text` without the database password or any URL password (run messages, stats)."""
         return scrub_secrets("" if text is None else str(text), [self.db_url])
+
+    def start_once(self, name: str, target: Callable[..., None], *args: Any) -> bool:
+        """Start `target(*args)` in a daemon thread unless the one started under `name` still
+        runs; returns whether it started."""
+        with self._lock:
+            running = self.started.get(name)
+            if running is not None and running.is_alive():
+                return False
+            thread = threading.Thread(target=target, args=args, name=f"run-now-{name}", daemon=True)
+            self.started[name] = thread
+        thread.start()
+        return True
 
     def dispose(self) -> None:
         with self._lock:

@@ -24,7 +24,6 @@ import itertools
 import logging
 import shutil
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -559,15 +558,8 @@ def _schedule_action(context: WebContext, name: str, action: str) -> str:
             spec = get_schedule(connection, name)
     except ScheduleError:
         raise HTTPException(404, "No schedule with this name.") from None
-    with context._lock:
-        running = context.started.get(name)
-        if running is not None and running.is_alive():
-            return "busy"
-        thread = threading.Thread(
-            target=_run_now, args=(context, spec), name=f"run-now-{name}", daemon=True
-        )
-        context.started[name] = thread
-    thread.start()
+    if not context.start_once(name, _run_now, context, spec):
+        return "busy"
     logger.info("operator started schedule %s", name)
     return "started"
 
