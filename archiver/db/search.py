@@ -232,6 +232,7 @@ _WEIGHTS = (10.0, 4.0, 1.0)
 def _sqlite_query(query: str, marks: tuple[str, str]) -> Select[Any]:
     releases = RELEASES.c
     bm25 = func.bm25(_FTS_NAME, *_WEIGHTS)  # lower is better
+
     def snippet(column: int) -> Any:
         return func.snippet(_FTS_NAME, column, marks[0], marks[1], "…", 16)
 
