@@ -11,7 +11,7 @@ from rich.table import Table
 from archiver.cli.common import console, err_console, layout_option
 from archiver.config import mask_url
 from archiver.demo.faults import KINDS, SPEC_HELP, FaultPlan, parse_fault_spec
-from archiver.demo.run import DEMO_DATA_DIR
+from archiver.demo.run import DEMO_DATA_DIR, DemoReport
 from archiver.process.crawl import CrawlResult
 
 
@@ -42,7 +42,7 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
     `archiver runs --db sqlite:///data/demo/archive.db` or
     `archiver search "unlawful killings" --db sqlite:///data/demo/archive.db`.
     """
-    from archiver.demo.run import DEMO_SEARCH, FALLBACK_DEMO_LAYOUT, run_demo
+    from archiver.demo.run import FALLBACK_DEMO_LAYOUT, run_demo
     from archiver.outcome import EXIT_FALLBACK
 
     def progress(facet: str | None, result: CrawlResult) -> None:
@@ -64,36 +64,8 @@ def demo_command(db_url: str | None, data_dir: Path, layout: str) -> None:
     console.print(f"[bold]archiver demo[/bold]: serving the bundled {layout} layout on 127.0.0.1")
     report = run_demo(data_dir=data_dir, db_url=db_url, layout=layout, on_crawl=progress)
 
-    table = Table(title="The archive now holds", title_justify="left")
-    table.add_column("type")
-    table.add_column("releases", justify="right")
-    for kind, count in report.types.most_common():
-        table.add_row(kind, str(count))
-    table.add_row("[bold]all[/bold]", f"[bold]{report.items}[/bold]")
-    console.print(table)
-    console.print(
-        f"pages read {report.total('archiver/listing_pages')}, items seen "
-        f"{report.total('item_scraped_count') - report.total('archiver/details/tried')},"
-        f" new {report.total('archiver/store/new')}, "
-        f"updated {report.total('archiver/store/updated')}, unchanged "
-        f"{report.total('archiver/store/unchanged')}, refused {report.total('archiver/invalid')} "
-        f"(kept in quarantine)"
-    )
-    unchanged = report.total("archiver/details/not_modified") + report.total(
-        "archiver/details/unchanged"
-    )
-    console.print(
-        f"release pages: read {report.total('archiver/details/enriched')}, unchanged"
-        f" {unchanged},"
-        f" moved {report.total('archiver/details/moved')}, gone"
-        f" {report.total('archiver/details/gone')}, could not be read"
-        f" {report.total('archiver/details/errors')}"
-    )
-    if report.search:
-        console.print(f"search {DEMO_SEARCH} (archiver search):")
-        for hit in report.search:
-            console.print(f"  {hit.rank}. {escape(hit.title)}  [dim]{hit.url}[/dim]")
-            console.print(f"     {escape(hit.snippet)}")
+    _print_archive(report)
+    _print_release_pages(report)
     console.print(f"database: {mask_url(report.db_url)}")
     console.print(f"item feeds: {report.data_dir / 'feeds'}")
     if report.snapshot is not None:
@@ -189,3 +161,42 @@ def serve_demo_command(
         pass
     finally:
         server.stop()
+
+
+def _print_archive(report: DemoReport) -> None:
+    """What the archive holds by type, and what the crawls did to it."""
+    table = Table(title="The archive now holds", title_justify="left")
+    table.add_column("type")
+    table.add_column("releases", justify="right")
+    for kind, count in report.types.most_common():
+        table.add_row(kind, str(count))
+    table.add_row("[bold]all[/bold]", f"[bold]{report.items}[/bold]")
+    console.print(table)
+    console.print(
+        f"pages read {report.total('archiver/listing_pages')}, items seen "
+        f"{report.total('item_scraped_count') - report.total('archiver/details/tried')},"
+        f" new {report.total('archiver/store/new')}, "
+        f"updated {report.total('archiver/store/updated')}, unchanged "
+        f"{report.total('archiver/store/unchanged')}, refused {report.total('archiver/invalid')} "
+        f"(kept in quarantine)"
+    )
+
+
+def _print_release_pages(report: DemoReport) -> None:
+    """What the release pages gave, and the demo's search over their bodies."""
+    from archiver.demo.run import DEMO_SEARCH
+
+    unchanged = report.total("archiver/details/not_modified") + report.total(
+        "archiver/details/unchanged"
+    )
+    console.print(
+        f"release pages: read {report.total('archiver/details/enriched')}, unchanged"
+        f" {unchanged}, moved {report.total('archiver/details/moved')}, gone"
+        f" {report.total('archiver/details/gone')}, could not be read"
+        f" {report.total('archiver/details/errors')}"
+    )
+    if report.search:
+        console.print(f"search {DEMO_SEARCH} (archiver search):")
+        for hit in report.search:
+            console.print(f"  {hit.rank}. {escape(hit.title)}  [dim]{hit.url}[/dim]")
+            console.print(f"     {escape(hit.snippet)}")

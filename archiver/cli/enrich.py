@@ -102,20 +102,17 @@ def enrich_command(
     missing = missing_archive(url)
     if missing is not None:
         raise ArchiveNotFoundError(f"{missing} (crawl first, e.g. `archiver demo`)")
-    arguments = {"source": source}
-    if since:
-        arguments["since"] = since
-    if facets:
-        arguments["facet"] = ";".join(facets)
-    if limit:
-        arguments["limit"] = str(limit)
-    if refresh:
-        arguments["refresh"] = "1"
-    if base_url:
-        arguments["base_url"] = base_url
+    arguments = {
+        "source": source,
+        "since": since or "",
+        "facet": ";".join(facets),
+        "limit": str(limit or ""),
+        "refresh": "1" if refresh else "",
+        "base_url": base_url or "",
+    }
     job = CrawlJob(
         "enrich",
-        arguments=arguments,
+        arguments={key: value for key, value in arguments.items() if value},
         settings=dict(parse_pairs(settings, "-s/--set")),
         db_url=url,
         data_dir=data_dir,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich import box
@@ -77,21 +78,30 @@ def search_command(
             marks=(_OPEN, _CLOSE),
         )
     if as_json:
-        for hit in hits:
-            record = {
-                "rank": hit.rank,
-                "url": hit.url,
-                "title": hit.title,
-                "published_on": hit.published_on.isoformat() if hit.published_on else None,
-                "type": hit.type,
-                "snippet": hit.snippet.replace(_OPEN, "[").replace(_CLOSE, "]"),
-                "score": hit.score,
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
-        return
-    if not hits:
+        _print_json(hits)
+    elif hits:
+        _print_table(hits)
+    else:
         console.print(f"no release matches {words!r}")
-        return
+
+
+def _print_json(hits: list[Any]) -> None:
+    """One JSON object per hit, matched words in [brackets]."""
+    for hit in hits:
+        record = {
+            "rank": hit.rank,
+            "url": hit.url,
+            "title": hit.title,
+            "published_on": hit.published_on.isoformat() if hit.published_on else None,
+            "type": hit.type,
+            "snippet": hit.snippet.replace(_OPEN, "[").replace(_CLOSE, "]"),
+            "score": hit.score,
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _print_table(hits: list[Any]) -> None:
+    """Rank, date, and title + snippet + URL per hit, matched words highlighted."""
     table = Table(box=box.SIMPLE_HEAD, show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("published")
