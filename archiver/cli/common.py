@@ -208,3 +208,59 @@ def stats_table(stats: dict[str, Any], title: str = "Crawl summary") -> Table:
     row("finish reason", "finish_reason")
     row("outcome", "archiver/outcome")
     return table
+
+
+def release_filter_options(function: F) -> F:
+    """`--source --country --issue --type --since --until`: which releases, for `export`,
+    `search` and `feed` alike (read by `archiver.export.ExportFilters.parse`)."""
+    # Here, not at import: the vocabulary's module is loaded by the commands that filter only.
+    from archiver.normalize.types import OTHER, VOCABULARY
+
+    options = [
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="NAME",
+            help="Only releases of this source (repeatable). Example: --source amnestyusa",
+        ),
+        click.option(
+            "--country",
+            "countries",
+            multiple=True,
+            metavar="SLUG",
+            help="Only releases seen under this country filter, alone or with other countries"
+            " (repeatable: any of them). Example: --country syria",
+        ),
+        click.option(
+            "--issue",
+            "issues",
+            multiple=True,
+            metavar="SLUG",
+            help="Only releases seen under this issue filter (repeatable: any of them)."
+            " Example: --issue death-penalty",
+        ),
+        click.option(
+            "--type",
+            "types",
+            multiple=True,
+            metavar="TYPE",
+            help="Only releases of this type (repeatable; case ignored; one of:"
+            f' {", ".join((*VOCABULARY, OTHER))}). Example: --type "press release"',
+        ),
+        click.option(
+            "--since",
+            metavar="DATE",
+            help="Published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY)."
+            " Example: --since 2016",
+        ),
+        click.option(
+            "--until",
+            metavar="DATE",
+            help="Published on or before this date (YYYY-MM-DD; YYYY-MM or YYYY mean its last day)."
+            " Example: --until 2019-06",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function

@@ -13,9 +13,8 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from archiver.cli.common import console, db_option, err_console
+from archiver.cli.common import console, db_option, err_console, release_filter_options
 from archiver.config import database_url
-from archiver.normalize.types import OTHER, VOCABULARY
 
 #: Below this many rows a progress bar only flickers.
 PROGRESS_MIN_ROWS = 50_000
@@ -39,48 +38,7 @@ PROGRESS_MIN_ROWS = 50_000
     " data/exports/<source>_<filters>_<UTC time>.<format>]. Example: --out syria.csv",
 )
 @db_option
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    metavar="NAME",
-    help="Only releases of this source (repeatable). Example: --source amnestyusa",
-)
-@click.option(
-    "--country",
-    "countries",
-    multiple=True,
-    metavar="SLUG",
-    help="Only releases seen under this country filter, alone or with other countries"
-    " (repeatable: any of them). Example: --country syria",
-)
-@click.option(
-    "--issue",
-    "issues",
-    multiple=True,
-    metavar="SLUG",
-    help="Only releases seen under this issue filter (repeatable: any of them)."
-    " Example: --issue death-penalty",
-)
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    metavar="TYPE",
-    help="Only releases of this type (repeatable; case ignored; one of:"
-    f' {", ".join((*VOCABULARY, OTHER))}). Example: --type "press release"',
-)
-@click.option(
-    "--since",
-    metavar="DATE",
-    help="Published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY). Example: --since 2016",
-)
-@click.option(
-    "--until",
-    metavar="DATE",
-    help="Published on or before this date (YYYY-MM-DD; YYYY-MM or YYYY mean its last day)."
-    " Example: --until 2019-06",
-)
+@release_filter_options
 @click.option(
     "--search",
     metavar="TEXT",

@@ -10,20 +10,13 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from archiver.cli.common import archive, console, db_option
+from archiver.cli.common import archive, console, db_option, release_filter_options
 
 
 @click.command("search")
 @click.argument("words")
 @db_option
-@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source.")
-@click.option(
-    "--country", "countries", multiple=True, metavar="SLUG", help="Only this country filter."
-)
-@click.option("--issue", "issues", multiple=True, metavar="SLUG", help="Only this issue filter.")
-@click.option("--type", "types", multiple=True, metavar="TYPE", help='Only this type ("report").')
-@click.option("--since", metavar="DATE", help="Published on or after (YYYY-MM-DD, YYYY-MM, YYYY).")
-@click.option("--until", metavar="DATE", help="Published on or before (YYYY-MM-DD, YYYY-MM, YYYY).")
+@release_filter_options
 @click.option(
     "--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Hits to show."
 )
