@@ -1,23 +1,79 @@
 """`WebContext`: what every request handler of the web view needs (archiver.web.app makes it).
 
 One engine on the archive, opened on first use through `open_archive` (schema current, dead
-runs marked), the templates, the operator sessions and the schedules this process started.
+runs marked), the templates, the operator sessions, the schedules this process started, and a
+small cache of counts tied to the archive's state (`WebContext.snapshot`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from starlette.templating import Jinja2Templates
 
 from archiver.config import scrub_secrets
 from archiver.web.security import Operator
+
+T = TypeVar("T")
+
+#: Results kept by `ResultCache` (counts of a selection: a few kilobytes each).
+CACHE_ENTRIES = 256
+_SEEN_TOKEN = "archiver_web_snapshot_token"
+
+
+class ResultCache:
+    """The last `size` results computed, by key (thread-safe, least recently used first out)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class Snapshot:
+    """One read-only transaction of a page, with the version of the archive it sees: results
+    cached under the same version were computed from the very same rows."""
+
+    connection: Connection
+    version: str
+    cache: ResultCache
+
+    def cached(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, or what it returned for `key` on this version of the archive."""
+        found = self.cache.get((self.version, *key))
+        if found is None:
+            found = compute()
+            self.cache.put((self.version, *key), found)
+        return found
+
+    def peek(self, key: tuple[Hashable, ...]) -> Any | None:
+        """What `cached` keeps for `key` on this version, or None (nothing is computed)."""
+        return self.cache.get((self.version, *key))
 
 
 @dataclass
@@ -32,6 +88,10 @@ class WebContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Schedules started with "run now" by this process, by name (their threads).
     started: dict[str, threading.Thread] = field(default_factory=dict)
+    #: Counts over large selections (`snapshot`), by archive version.
+    results: ResultCache = field(default_factory=ResultCache)
+    _version_lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation: int = 0
 
     def engine(self) -> Engine:
         """The archive's engine, opened on first use."""
@@ -49,6 +109,32 @@ class WebContext:
 
         with read_snapshot(self.engine()) as connection:
             yield connection
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """`read`, with the version of the archive the transaction sees, for `Snapshot.cached`.
+
+        PostgreSQL: the transaction's snapshot itself. SQLite: a generation number, moved on
+        whenever a connection's `PRAGMA data_version` (the transaction's first statement)
+        differs from what that connection saw last, i.e. another connection committed since.
+        Checking and reading the generation happen under one lock, so a transaction never gets
+        a generation older than a commit it sees, nor newer than a commit it does not see:
+        two transactions with the same version read the same rows. (The view's own writes, the
+        schedules' flags, change nothing that is cached.)
+        """
+        from archiver.db import browse
+
+        with self.read() as connection:
+            if connection.dialect.name == "postgresql":
+                version = browse.snapshot_token(connection)
+            else:
+                with self._version_lock:
+                    token = browse.snapshot_token(connection)
+                    if connection.info.get(_SEEN_TOKEN) != token:
+                        connection.info[_SEEN_TOKEN] = token
+                        self._generation += 1
+                    version = str(self._generation)
+            yield Snapshot(connection, version, self.results)
 
     def scrub(self, text: Any) -> str:
         """`text` without the database password or any URL password (run messages, stats)."""

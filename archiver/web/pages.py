@@ -38,11 +38,12 @@ from starlette.routing import Route
 from archiver.db import browse
 from archiver.errors import ArchiverError, ScheduleError
 from archiver.web.charts import Point, month_range, stacked_bars, time_chart
-from archiver.web.context import WebContext
+from archiver.web.context import Snapshot, WebContext
 from archiver.web.diff import paragraphs, text_diff, word_diff
 from archiver.web.inert import ARCHIVE_CSP, inert_html, is_html
 from archiver.web.params import (
     BadRequest,
+    Selection,
     paging_items,
     parse_paging,
     parse_selection,
@@ -98,13 +99,61 @@ def snippet_html(text: str) -> Any:
 # -- releases ------------------------------------------------------------------------------------
 
 
+def _selection_clauses(
+    snapshot: Snapshot, selection: Selection, *, correlated: bool = False
+) -> list[Any]:
+    """The WHERE clauses of `selection`, with the archive's facet strings read once per
+    version of the archive."""
+    connection = snapshot.connection
+    facets = (
+        snapshot.cached(("facets",), lambda: browse.facet_strings(connection))
+        if selection.filters.facet_values()
+        else None
+    )
+    return browse.filter_clauses(
+        connection, selection.filters, selection.words, facets=facets, correlated=correlated
+    )
+
+
+def _list_counts(snapshot: Snapshot, selection: Selection, clauses: list[Any]) -> tuple[Any, ...]:
+    """(total, counts per type, counts per filter value) of a selection, computed once per
+    version of the archive: over a million releases they take a few hundred milliseconds."""
+
+    def compute() -> tuple[Any, ...]:
+        connection = snapshot.connection
+        types = browse.type_counts(connection, clauses)
+        facets = browse.facet_counts(connection, clauses)
+        return sum(count for _, count in types), types, facets
+
+    return snapshot.cached(("list", selection.items), compute)
+
+
 def releases_page(request: Request) -> Response:
     selection = parse_selection(request.query_params)
     paging = parse_paging(request.query_params)
-    with web(request).read() as connection:
-        clauses = browse.filter_clauses(connection, selection.filters, selection.words)
+    partial = request.headers.get("hx-request") == "true" and paging.after is not None
+    with web(request).snapshot() as snapshot:
+        connection = snapshot.connection
+        clauses = _selection_clauses(snapshot, selection)
+        if partial:  # htmx asks for the next rows only; the counts are known, if at all
+            known = snapshot.peek(("list", selection.items))
+            total = known[0] if known is not None else None
+        else:
+            total, types, facets = _list_counts(snapshot, selection, clauses)
+        # A selection of many releases: walk the order's index, testing each release on the way.
+        archive = snapshot.cached(("size",), lambda: browse.count_releases(connection))
+        walk = (
+            total is not None
+            and not selection.words
+            and browse.walks_order(total, archive, paging.limit)
+        )
         page = browse.release_page(
-            connection, clauses, sort=paging.sort, after=paging.after, limit=paging.limit
+            connection,
+            _selection_clauses(snapshot, selection, correlated=True) if walk else clauses,
+            sort=paging.sort,
+            after=paging.after,
+            limit=paging.limit,
+            walk=walk,
         )
         snippets = (
             browse.snippets(
@@ -113,11 +162,6 @@ def releases_page(request: Request) -> Response:
             if selection.words
             else {}
         )
-        partial = request.headers.get("hx-request") == "true" and paging.after is not None
-        if not partial:
-            total = browse.count_releases(connection, clauses)
-            types = browse.type_counts(connection, clauses)
-            facets = browse.facet_counts(connection, clauses)
     next_query = (
         selection.query(*paging_items(paging, after=page.next_cursor))
         if page.next_cursor is not None
@@ -412,10 +456,13 @@ def coverage_page(request: Request) -> Response:
     from archiver.db.coverage import listing_coverage
 
     selection = parse_selection(request.query_params)
-    with web(request).read() as connection:
-        clauses = browse.filter_clauses(connection, selection.filters, selection.words)
-        counts = browse.monthly_counts(connection, clauses)
-        listings = listing_coverage(connection)
+    with web(request).snapshot() as snapshot:
+        clauses = _selection_clauses(snapshot, selection)
+        counts = snapshot.cached(
+            ("months", selection.items),
+            lambda: browse.monthly_counts(snapshot.connection, clauses),
+        )
+        listings = listing_coverage(snapshot.connection)
     dated = [count for count in counts if count.month is not None]
     undated = sum(count.releases for count in counts if count.month is None)
     months = month_range(dated[0].month, dated[-1].month) if dated else []
