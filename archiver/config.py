@@ -12,6 +12,7 @@ driver, no Scrapy.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -103,6 +104,32 @@ def scrub_secrets(text: str, known: Iterable[str | None] = ()) -> str:
             text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
     return _KEYWORD_PASSWORD.sub(rf"\1{MASK}", text)
+
+
+class SecretScrubber(logging.Filter):
+    """Masks URL passwords (and the passwords of the `known` URLs) in every log record."""
+
+    def __init__(self, known: Iterable[str | None] = ()) -> None:
+        super().__init__()
+        self.known = list(known)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        scrubbed = scrub_secrets(message, self.known)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def scrub_log_handlers(scrubber: SecretScrubber) -> None:
+    """Put `scrubber` on every root handler that has no secret scrubber yet (a logger's own
+    filters would skip the records of its children)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(each, SecretScrubber) for each in handler.filters):
+            handler.addFilter(scrubber)
 
 
 def _quoted(password: str) -> str:

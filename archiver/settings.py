@@ -7,6 +7,8 @@ The archiver's own `ARCHIVER_*` settings are declared once, with their meaning, 
 `-s NAME=VALUE` or, for the database and data folder, the environment (see archiver.config).
 """
 
+import os
+
 from archiver import __version__
 from archiver.settings_catalog import defaults
 
@@ -16,10 +18,13 @@ NEWSPIDER_MODULE = "spiders"
 
 # The archiver's settings with their declared defaults (ARCHIVER_DATABASE_URL, ...).
 globals().update(defaults())
+# A node's contact URL comes from its environment, like its database and data folder (which
+# archiver.config reads): a Scrapyd node runs every job with the environment it was started with.
+ARCHIVER_CONTACT_URL = os.environ.get("ARCHIVER_CONTACT_URL") or defaults()["ARCHIVER_CONTACT_URL"]
 
 # Who we are and how to reach us: site operators read this in their logs. The spider rebuilds it
 # from ARCHIVER_CONTACT_URL unless USER_AGENT is set explicitly.
-USER_AGENT = f"archiver/{__version__} (+{defaults()['ARCHIVER_CONTACT_URL']})"
+USER_AGENT = f"archiver/{__version__} (+{ARCHIVER_CONTACT_URL})"
 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
@@ -68,6 +73,8 @@ EXTENSIONS: dict[str, int | None] = {
     # Scrapy's remote control runs Python sent over HTTP inside the crawl, with a token written to
     # the user's profile folder. A scheduled crawl on a server has no use for it; off, like telnet.
     "scrapy.extensions.remote_control.RemoteControl": None,
+    # Passwords out of the log also under plain `scrapy crawl`, as Scrapyd runs jobs.
+    "archiver.crawler.secrets.LogScrubber": 10,
     "archiver.crawler.ledger.CrawlLedger": 50,
     "archiver.crawler.database.ArchiveDatabase": 100,
     "archiver.crawler.run_record.RunRecord": 110,

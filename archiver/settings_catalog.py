@@ -52,7 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
         "ARCHIVER_CONTACT_URL",
         "https://github.com/archiver-project/archiver",
         "str",
-        "contact URL sent in the User-Agent, so site operators can reach you",
+        "contact URL sent in the User-Agent, so site operators can reach you (also the"
+        " environment variable, as a Scrapyd node sets it)",
         "crawl",
     ),
     # -- store ----------------------------------------------------------------------------------
@@ -207,6 +208,14 @@ SETTINGS: tuple[Setting, ...] = (
         "bool",
         "a schedule's setting (`schedule add --notify-new`): after each run, `archiver scheduler"
         " --notify` sends the titles and links of the releases it found new",
+        "scheduler",
+    ),
+    Setting(
+        "ARCHIVER_NODE",
+        None,
+        "str",
+        "the Scrapyd node a crawl runs on, recorded as crawl_runs.node (set by `archiver"
+        " scheduler --scrapyd` on the jobs it sends; docs/scale-out.md)",
         "scheduler",
     ),
     # -- process --------------------------------------------------------------------------------

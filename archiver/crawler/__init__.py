@@ -10,6 +10,8 @@ Extensions hold the crawl's state and find each other through the crawler
 - `run_record.RunRecord`: the crawl's `crawl_runs` row, opened with the spider, closed with
   the outcome;
 - `quarantine.JsonlQuarantine`, `status.StatusFile`: refused items to a file, live counters.
+- `secrets.LogScrubber`: passwords masked in the log also when Scrapy's own `scrapy crawl`
+  runs the crawl (a Scrapyd node).
 
 Middlewares: `incremental.IncrementalStopMiddleware` (spider: drops the next-page request once
 pages hold nothing new), `conditional.ConditionalRequestsMiddleware` and

@@ -6,7 +6,9 @@ runs, the row's heartbeat (`updated_at`) is touched every minute, so a row whose
 probed is known dead once it goes stale. Needs the archive (off when the store is off).
 
 Settings: `ARCHIVER_TRIGGER` (recorded as the run's trigger), `ARCHIVER_RUN_ARGUMENTS` (the
-spider arguments to record; default: the spider's `archiver_arguments`).
+spider arguments to record; default: the spider's `archiver_arguments`), `ARCHIVER_NODE` (the
+Scrapyd node a dispatcher sent the crawl to). A crawl Scrapyd runs also records its job id (the
+`_job` argument Scrapyd gives every job): the dispatcher finds the run by it.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ def run_arguments(spider: Spider, configured: Any = None) -> dict[str, Any]:
     }
 
 
+def scrapyd_job(spider: Spider) -> str | None:
+    """The Scrapyd job id of this crawl (Scrapyd passes it as the spider argument `_job`)."""
+    job = getattr(spider, "_job", None)
+    return str(job)[:150] if job else None
+
+
 class RunRecord:
     """Keeps one crawl's run row; `run_id` is its id once the spider opened."""
 
@@ -108,7 +116,12 @@ class RunRecord:
         self.listing = _listing(spider) if self.trigger != "reparse" else None
         with write_transaction(self.database.engine) as connection:
             self.run_id = open_run(
-                connection, spider=spider.name, arguments=arguments, trigger=self.trigger
+                connection,
+                spider=spider.name,
+                arguments=arguments,
+                trigger=self.trigger,
+                node=scrub_secrets(setting(self.crawler.settings, "ARCHIVER_NODE") or "") or None,
+                job_id=scrapyd_job(spider),
             )
             self.ledger.previous = previous_health(connection, self.run_id)
             if self.listing is not None:
@@ -165,6 +178,10 @@ class RunRecord:
         if self.run_id is None or self.database is None or self.ledger is None:
             return
         outcome = self.ledger.outcome(reason)
+        if self.crawler.stats is not None:
+            # The exit status `archiver crawl` would give, kept with the run: a crawl a Scrapyd
+            # node ran has no other way to tell its dispatcher (docs/scale-out.md).
+            self.crawler.stats.set_value("archiver/exit_code", outcome.exit_code)
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         errors = int(stats.get("log_count/ERROR", 0))
         exceptions = sum(

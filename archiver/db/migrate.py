@@ -36,11 +36,13 @@ from archiver.db.engine import make_engine, write_transaction
 from archiver.errors import SchemaError
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration (tests/test_db_migrations.py checks it is Alembic's head).
-HEAD_REVISION = "0006_release_texts"
+HEAD_REVISION = "0007_scale_out"
 
 #: Alembic's own bookkeeping table, as `alembic upgrade` creates it.
 VERSION_TABLE = Table(
@@ -52,6 +54,8 @@ VERSION_TABLE = Table(
 
 _ensured: set[str] = set()
 _ensured_lock = threading.Lock()
+_unpacked: Path | None = None  # migrations copied out of a zipped package (migrations_dir)
+_unpack_lock = threading.Lock()  # not _ensured_lock: ensure_schema holds that one while upgrading
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -63,10 +67,41 @@ def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def migrations_dir() -> Path:
+    """The migrations folder on disk. Alembic reads its scripts from files; a package run from a
+    zipped egg (a Scrapyd node runs the deployed egg so) has none, so its migrations are copied
+    out once per process into a temporary folder, removed at exit."""
+    global _unpacked
+    if MIGRATIONS_DIR.is_dir():
+        return MIGRATIONS_DIR
+    with _unpack_lock:
+        if _unpacked is None:
+            import atexit
+            import importlib.resources
+            import shutil
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="archiver-migrations-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _copy_tree(importlib.resources.files("archiver.db") / "migrations", folder)
+            _unpacked = folder
+        return _unpacked
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(exist_ok=True)
+    for entry in source.iterdir():
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
 
 
 def head_revision() -> str:

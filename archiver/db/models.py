@@ -118,6 +118,7 @@ class CrawlRun(Base):
         ),
         Index(None, "status"),
         Index(None, "started_at"),
+        Index(None, "job_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,6 +154,10 @@ class CrawlRun(Base):
     # Fields found by structure / all fields found (archiver.extract); None before 0005.
     structure_share: Mapped[float | None] = mapped_column(Float())
     health: Mapped[str | None] = mapped_column(String(200))
+    # Scale-out (docs/scale-out.md): the Scrapyd node (its URL, no credentials) and job a
+    # dispatcher sent the run to; NULL for runs started on this machine.
+    node: Mapped[str | None] = mapped_column(String(255))
+    job_id: Mapped[str | None] = mapped_column(String(150))
 
 
 class Release(Base):

@@ -60,8 +60,11 @@ def open_run(
     pid: int | None = None,
     hostname: str | None = None,
     now: datetime | None = None,
+    node: str | None = None,
+    job_id: str | None = None,
 ) -> int:
-    """Insert a `running` row for this process and return its id."""
+    """Insert a `running` row for this process and return its id (`node` and `job_id`: the
+    Scrapyd node and job running it, for a crawl a dispatcher sent there)."""
     return _insert_run(
         connection,
         spider=spider,
@@ -71,6 +74,8 @@ def open_run(
         now=now,
         pid=os.getpid() if pid is None else pid,
         hostname=hostname,
+        node=node,
+        job_id=job_id,
     )
 
 
@@ -84,9 +89,11 @@ def insert_closed_run(
     reason: str,
     stats: dict[str, Any] | None = None,
     now: datetime | None = None,
+    node: str | None = None,
+    job_id: str | None = None,
 ) -> int:
     """A row opened and closed at once: a scheduled fire that was skipped, or a crawl process
-    that ended before it could open its own row."""
+    (or Scrapyd job) that ended before it could open its own row."""
     return _insert_run(
         connection,
         spider=spider,
@@ -97,6 +104,8 @@ def insert_closed_run(
         finish_reason=reason,
         stats=stats,
         closed=True,
+        node=node,
+        job_id=job_id,
     )
 
 
@@ -283,6 +292,73 @@ def run_of_process(connection: Connection, pid: int, trigger: str) -> int | None
         )
         .order_by(RUNS.c.id.desc())
     ).scalar()
+
+
+def run_of_job(connection: Connection, job_id: str) -> int | None:
+    """The run the crawl of Scrapyd job `job_id` opened (the latest, if a job id was reused)."""
+    return connection.execute(
+        select(RUNS.c.id).where(RUNS.c.job_id == job_id).order_by(RUNS.c.id.desc())
+    ).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveJob:
+    """A `running` run that a Scrapyd job opened: where it runs, and its last heartbeat."""
+
+    run_id: int
+    node: str | None
+    job_id: str
+    updated_at: datetime
+
+
+def live_jobs_of(connection: Connection, trigger: str) -> list[LiveJob]:
+    """The `running` runs of `trigger` that Scrapyd jobs opened, oldest first."""
+    rows = connection.execute(
+        select(RUNS.c.id, RUNS.c.node, RUNS.c.job_id, RUNS.c.updated_at)
+        .where(RUNS.c.trigger == trigger, RUNS.c.status == "running", RUNS.c.job_id.is_not(None))
+        .order_by(RUNS.c.id)
+    ).all()
+    return [LiveJob(row.id, row.node, row.job_id, row.updated_at) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRuns:
+    """What the archive knows of the runs of one Scrapyd node."""
+
+    node: str
+    runs: int
+    running: int
+    last_started_at: datetime | None
+    # The latest run that did not go well (failed, partial or interrupted): id, status, reason.
+    last_problem: tuple[int, str, str] | None
+
+
+def runs_by_node(connection: Connection) -> dict[str, NodeRuns]:
+    """Per Scrapyd node recorded on a run: its runs, those still running, the last problem."""
+    counts = connection.execute(
+        select(
+            RUNS.c.node,
+            func.count(),
+            func.count().filter(RUNS.c.status == "running"),
+            func.max(RUNS.c.started_at),
+        )
+        .where(RUNS.c.node.is_not(None))
+        .group_by(RUNS.c.node)
+    ).all()
+    problems: dict[str, tuple[int, str, str]] = {}
+    for node, *_ in counts:
+        row = connection.execute(
+            select(RUNS.c.id, RUNS.c.status, RUNS.c.finish_reason)
+            .where(RUNS.c.node == node, RUNS.c.status.in_(("failed", "partial", "interrupted")))
+            .order_by(RUNS.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            problems[node] = (row.id, row.status, row.finish_reason or "")
+    return {
+        node: NodeRuns(node, int(runs), int(running), started, problems.get(node))
+        for node, runs, running, started in counts
+    }
 
 
 def run_status(connection: Connection, run_id: int) -> tuple[str, str] | None:

@@ -20,35 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archiver.config import parse_pairs, scrub_secrets
+from archiver.config import SecretScrubber, parse_pairs, scrub_log_handlers, scrub_secrets
 from archiver.errors import ArchiverError, ArgumentError
 from archiver.jsonsafe import write_json_atomic
 from archiver.outcome import EXIT_ERROR, Outcome, for_exit_code
-
-
-class SecretScrubber(logging.Filter):
-    """Masks URL passwords (and the archive database's password) in every log record."""
-
-    def __init__(self, known: list[str | None]) -> None:
-        super().__init__()
-        self.known = known
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        scrubbed = scrub_secrets(message, self.known)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
-        return True
-
-
-def scrub_handlers(scrubber: SecretScrubber) -> None:
-    """Put the scrubber on every root handler (a logger's own filters skip child records)."""
-    for handler in logging.getLogger().handlers:
-        if scrubber not in handler.filters:
-            handler.addFilter(scrubber)
 
 
 def freeze_heap() -> None:
@@ -201,11 +176,11 @@ def crawl(
     unlist_switched_off(settings, REMOTE_CONTROL)
     spidercls = check_spider(spider, arguments)
     process = CrawlerProcess(settings)
-    scrub_handlers(scrubber)  # Scrapy's own handler (the log file) exists from here on
+    scrub_log_handlers(scrubber)  # Scrapy's own handler (the log file) exists from here on
     crawler = process.create_crawler(spidercls)
     crawler.signals.connect(freeze_heap, signal=signals.spider_opened)
     # A spider's custom settings may make Scrapy replace its handler when the crawl starts.
-    crawler.signals.connect(lambda: scrub_handlers(scrubber), signal=signals.spider_opened)
+    crawler.signals.connect(lambda: scrub_log_handlers(scrubber), signal=signals.spider_opened)
     failures: list[BaseException] = []
     process.crawl(crawler, **arguments).addErrback(lambda failure: failures.append(failure.value))
     process.start()
