@@ -43,6 +43,7 @@ COMMANDS = {
     "feed": "archiver.cli.feed:feed_command",
     "schedule": "archiver.cli.schedule:schedule_group",
     "scheduler": "archiver.cli.schedule:scheduler_command",
+    "nodes": "archiver.cli.nodes:nodes_command",
     "reparse": "archiver.cli.reparse:reparse_command",
     "web": "archiver.cli.web:web_command",
 }

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich import box
 from rich.table import Table
 
@@ -36,6 +37,9 @@ from archiver.config import database_url, parse_pairs
 from archiver.errors import ScheduleError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: `--max-concurrent` with `--scrapyd` unless given: fires followed at once (each only waits).
+SCRAPYD_MAX_CONCURRENT = 32
 
 # archiver.scheduler.schedules and the service load SQLAlchemy and APScheduler: each command
 # imports what it uses, so `archiver --help` and the other commands do not pay for them.
@@ -385,7 +389,8 @@ def run_command(
     type=click.IntRange(1),
     default=4,
     show_default=True,
-    help="Crawls of different schedules that may run at the same time.",
+    help="Crawls of different schedules that may run at the same time (with --scrapyd: jobs"
+    " followed at once, default 32; the nodes' max_proc limits the crawls).",
 )
 @click.option(
     "--on-failure",
@@ -395,8 +400,25 @@ def run_command(
     "ARCHIVER_LOG and ARCHIVER_SUMMARY set (e.g. a mail or curl command).",
 )
 @notify_options
+@click.option(
+    "--scrapyd",
+    "scrapyd",
+    multiple=True,
+    metavar="URL",
+    help="Send every crawl to the least busy of these Scrapyd nodes (repeatable; "
+    "http://user:password@host:6800 for a node with a login) instead of running it here; "
+    "see docs/scale-out.md.",
+)
+@click.option(
+    "--scrapyd-project",
+    default="archiver",
+    show_default=True,
+    help="The Scrapyd project the archiver is deployed as (scrapy.cfg's [deploy] project).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also log APScheduler's own messages.")
+@click.pass_context
 def scheduler_command(
+    ctx: click.Context,
     db: str | None,
     data_dir: Path | None,
     max_runtime: int,
@@ -407,6 +429,8 @@ def scheduler_command(
     on_failure: str | None,
     notify: tuple[str, ...],
     web_url: str | None,
+    scrapyd: tuple[str, ...],
+    scrapyd_project: str,
     verbose: bool,
 ) -> None:
     """Run the schedules: a long-lived service in the foreground (for systemd or a container).
@@ -416,6 +440,7 @@ def scheduler_command(
       archiver scheduler --db postgresql://archiver@localhost/archive --data-dir /srv/archiver
       archiver scheduler --on-failure 'mail -s "$ARCHIVER_SUMMARY" ops@example.org </dev/null'
       archiver scheduler --notify ntfy://archiver-alerts --web-url https://archive.example
+      archiver scheduler --scrapyd http://crawler-1:6800 --scrapyd http://crawler-2:6800
 
     Each fire runs the crawl in its own process, logging to DATA/logs/, and records the run
     with the schedule's name as trigger. A schedule never overlaps itself: a fire while its
@@ -425,13 +450,25 @@ def scheduler_command(
     --on-failure alerts someone when a run fails or is interrupted (not when the service itself
     is stopped); the command may take 60 s, and its own failure is only logged. --notify sends
     the same news, and the new releases of --notify-new schedules, through Apprise.
+    With --scrapyd, each fire is a job on the least busy Scrapyd node (which takes its database
+    and data folder from its own environment); the service follows it, records the node and
+    job with the run, and leaves running jobs alone when it stops.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from archiver.db import database_error
+    from archiver.scheduler.scrapyd import check_node_url
     from archiver.scheduler.service import SchedulerService, ServiceOptions
 
     notify = _checked_notify(notify)  # before logging starts: one line if refused
+    for url in scrapyd:
+        try:
+            check_node_url(url)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--scrapyd") from None
+    if scrapyd and ctx.get_parameter_source("max_concurrent") is ParameterSource.DEFAULT:
+        # A fire only follows its job there; the nodes' max_proc limits the crawls.
+        max_concurrent = SCRAPYD_MAX_CONCURRENT
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -449,6 +486,8 @@ def scheduler_command(
         on_failure=on_failure or None,
         notify=notify,
         web_url=web_url or None,
+        scrapyd=tuple(scrapyd),
+        scrapyd_project=scrapyd_project,
     )
     service = SchedulerService(options)
     service.install_signal_handlers()

@@ -43,11 +43,13 @@ class RunReport:
     """What one fire of a schedule did, as recorded in `crawl_runs`."""
 
     schedule: str
-    status: str  # finished, partial, failed, interrupted or skipped
+    # finished, partial, failed, interrupted or skipped; `running` when the service stopped
+    # following a Scrapyd job that runs on (archiver.scheduler.dispatch)
+    status: str
     reason: str
     run_id: int | None = None
     exit_code: int | None = None  # the crawl's exit status, as `archiver crawl` would give it
-    log_path: Path | None = None
+    log_path: Path | str | None = None  # a file here, or the log's URL on a Scrapyd node
     duration: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
 

@@ -16,6 +16,10 @@ runs interrupted, and returns. A second signal kills the crawls at once.
 Jobs live in memory: the `schedules` table is the only truth, so there is nothing to migrate
 or go stale; a fire missed while the service was down (within the misfire grace time) is run
 at start.
+
+With Scrapyd nodes (`--scrapyd URL`, repeated), each fire is a job on the least busy node
+instead of a child process here (`archiver.scheduler.dispatch`, docs/scale-out.md); at
+shutdown the service stops following those jobs and leaves them running.
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ from archiver.db import open_archive, write_transaction
 from archiver.db.runs import last_started_by_trigger, mark_dead_runs
 from archiver.db.schedules import ScheduleSpec, list_schedules, set_next_fire_times
 from archiver.errors import ScheduleError
+from archiver.scheduler.dispatch import Dispatcher
 from archiver.scheduler.hooks import run_failure_hook
 from archiver.scheduler.lock import ServiceLock
 from archiver.scheduler.notify import notify_run
-from archiver.scheduler.runner import record_skipped, run_schedule
+from archiver.scheduler.runner import RunReport, record_skipped, run_schedule
 from archiver.scheduler.schedules import missed_fire, trigger_for
+from archiver.scheduler.scrapyd import DEFAULT_PROJECT, ScrapydNode
 
 logger = logging.getLogger("archiver.scheduler")
 
@@ -93,6 +99,15 @@ class ServiceOptions:
     notify: tuple[str, ...] = ()
     #: The web view's address, for links to a run in notifications.
     web_url: str | None = None
+    #: Scrapyd nodes to send the crawls to (URLs); none: crawls run here, in child processes.
+    scrapyd: tuple[str, ...] = ()
+    #: The Scrapyd project the archiver is deployed as.
+    scrapyd_project: str = DEFAULT_PROJECT
+    #: Seconds between two looks at a job's state on its node.
+    poll_interval: float = 2.0
+    #: A job whose node has not answered for it (and whose run had no heartbeat) for this long
+    #: is given up: its run is failed.
+    lost_after: float = 180.0
 
 
 class SchedulerService:
@@ -103,6 +118,7 @@ class SchedulerService:
         self.data_dir = resolve_data_dir(options.data_dir)
         self.engine: Engine | None = None
         self.scheduler: BackgroundScheduler | None = None
+        self.dispatcher: Dispatcher | None = None
         self._specs: dict[str, ScheduleSpec] = {}
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._next_fires: dict[str, datetime | None] = {}
@@ -153,6 +169,8 @@ class SchedulerService:
         try:
             # Schema, and the runs a killed service left "running".
             self.engine = open_archive(self.options.db_url)
+            if self.options.scrapyd:
+                self.dispatcher = self._dispatcher(self.engine)
             self.scheduler = BackgroundScheduler(
                 executors={"default": ThreadPoolExecutor(self.options.max_concurrent)},
                 job_defaults={
@@ -186,6 +204,29 @@ class SchedulerService:
                 lock.release()
         logger.info("scheduler stopped")
         return status
+
+    def _dispatcher(self, engine: Engine) -> Dispatcher:
+        """The dispatcher to the Scrapyd nodes; says which of them answer now."""
+        options = self.options
+        dispatcher = Dispatcher(
+            engine,
+            [ScrapydNode(url) for url in options.scrapyd],
+            project=options.scrapyd_project,
+            poll_interval=options.poll_interval,
+            lost_after=options.lost_after,
+            grace=options.grace,
+        )
+        for load in dispatcher.loads():
+            if load.status is None:
+                logger.warning("Scrapyd node %s: %s", load.node.name, load.error)
+            else:
+                logger.info(
+                    "Scrapyd node %s: %d running, %d pending",
+                    load.node.name,
+                    load.status.running,
+                    load.status.pending,
+                )
+        return dispatcher
 
     def _watch(self, lock: ServiceLock) -> int:
         last_sync = time.monotonic()
@@ -311,16 +352,14 @@ class SchedulerService:
 
         try:
             assert self.engine is not None
-            report = run_schedule(
-                spec,
-                self.engine,
-                db_url=self.options.db_url,
-                data_dir=self.data_dir,
-                max_runtime=self.options.max_runtime,
-                grace=self.options.grace,
-                on_start=on_start,
-                stop_reason=lambda: "scheduler stopped" if self._stopping else None,
-            )
+            if self.dispatcher is not None:
+                report = self.dispatcher.dispatch(
+                    spec,
+                    max_runtime=self.options.max_runtime,
+                    stop_reason=lambda: "scheduler stopped" if self._stopping else None,
+                )
+            else:
+                report = self._run_here(spec, on_start)
             level = logging.INFO if report.ok else logging.WARNING
             logger.log(level, "%s", report.summary())
             # A run the service itself stopped (shutdown) is no news to alert anyone about.
@@ -337,6 +376,22 @@ class SchedulerService:
                 self._children.difference_update(started)
                 self._active -= 1
                 self._state.notify_all()
+
+    def _run_here(
+        self, spec: ScheduleSpec, on_start: Callable[[subprocess.Popen[bytes]], None]
+    ) -> RunReport:
+        """One run of `spec` in a child process of this service."""
+        assert self.engine is not None
+        return run_schedule(
+            spec,
+            self.engine,
+            db_url=self.options.db_url,
+            data_dir=self.data_dir,
+            max_runtime=self.options.max_runtime,
+            grace=self.options.grace,
+            on_start=on_start,
+            stop_reason=lambda: "scheduler stopped" if self._stopping else None,
+        )
 
     def _on_event(self, event: JobEvent) -> None:
         """Record fires that did not start a crawl (runs in the scheduler's thread)."""
