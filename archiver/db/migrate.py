@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration (tests/test_db_migrations.py checks it is Alembic's head).
-HEAD_REVISION = "0007_scale_out"
+HEAD_REVISION = "0008_browse_indexes"
 
 #: Alembic's own bookkeeping table, as `alembic upgrade` creates it.
 VERSION_TABLE = Table(

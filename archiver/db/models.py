@@ -169,6 +169,10 @@ class Release(Base):
         Index(None, "published_on"),
         Index(None, "type"),
         Index(None, "last_run_id"),
+        # Browsing (archiver.db.browse, migration 0008): counts per type and day read from
+        # the index alone, a type's releases newest first, the list sorted by first seen.
+        Index("ix_releases_type_published_on", "type", "published_on"),
+        Index(None, "first_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -233,7 +237,8 @@ class ReleaseFacet(Base):
     """A listing filter (`country=syria`) a release was seen under; one row per pair."""
 
     __tablename__ = "release_facets"
-    __table_args__ = (Index(None, "facet"),)
+    # (facet, release_id): the releases seen under a facet, from the index alone (0008).
+    __table_args__ = (Index("ix_release_facets_facet_release_id", "facet", "release_id"),)
 
     release_id: Mapped[int] = mapped_column(
         ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
