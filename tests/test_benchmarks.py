@@ -347,6 +347,17 @@ def test_extract_benchmark_runs_as_a_script_and_speaks_the_protocol() -> None:
             ["store (all new)", "store (all already stored)", "store (archive size)"],
         ),
         ("bench_details.py", ["details", "details-precision", "details-recall"]),
+        (
+            "bench_web.py",
+            [
+                "web-first-page",
+                "web-first-page-cold",
+                "web-filtered-page",
+                "web-filtered-page-cold",
+                "web-coverage",
+                "web-coverage-cold",
+            ],
+        ),
     ],
 )
 def test_a_benchmark_runs_smoke_sized_against_todays_library(script: str, names: list[str]) -> None:
