@@ -233,6 +233,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._last_sent: dict[str, float] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._firing: set[str] = set()  # schedules with a fire in progress here
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -327,6 +328,26 @@ class Dispatcher:
         stop_reason: Callable[[], str | None] | None = None,
     ) -> RunReport:
         """Run `spec` once on a node and follow it to its end; returns what was recorded."""
+        with self._lock:
+            firing = spec.name in self._firing
+            self._firing.add(spec.name)
+        if firing:  # the service's max_instances=1 says the same; this guards direct callers
+            reason = "previous fire of this schedule still running"
+            return RunReport(
+                spec.name, "skipped", reason, run_id=record_skipped(self.engine, spec, reason)
+            )
+        try:
+            return self._dispatch(spec, max_runtime, stop_reason)
+        finally:
+            with self._lock:
+                self._firing.discard(spec.name)
+
+    def _dispatch(
+        self,
+        spec: ScheduleSpec,
+        max_runtime: float | None,
+        stop_reason: Callable[[], str | None] | None,
+    ) -> RunReport:
         started = time.monotonic()
         busy = self.still_running(spec)
         if busy is not None:
