@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -210,6 +211,26 @@ def test_a_fire_goes_to_the_least_busy_node_and_its_run_names_node_and_job(
     run = read_run(archive_engine, report.run_id)
     assert (run.node, run.job_id, run.trigger) == (idle.url, job, "syria")
     assert report.log_path == f"{idle.url}/logs/archiver/amnestyusa/{job}.log"
+
+
+def test_the_node_and_job_of_a_run_are_shown(
+    archive_engine: Engine, archive_url: str, fakes: list[FakeScrapyd], tmp_path: Path
+) -> None:
+    from archiver.web import create_app
+
+    with warnings.catch_warnings():
+        # Starlette asks for `httpx2`; the project's test client is httpx (as in test_web.py).
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    fakes[0].on_schedule = crawl_closes_its_run(archive_engine)
+    report = dispatcher(archive_engine, [fakes[0].url]).dispatch(SPEC)
+    job = fakes[0].scheduled[0]["jobid"][0]
+    shown = CliRunner().invoke(main, ["runs", "--db", archive_url, "--id", str(report.run_id)])
+    assert shown.exit_code == 0 and f"node: {fakes[0].url}, job {job}" in shown.output
+    with TestClient(create_app(archive_url, data_dir=tmp_path)) as client:
+        assert f"{fakes[0].url}, job {job}" in client.get(f"/runs/{report.run_id}").text
+        assert f"on {fakes[0].url}" in client.get("/runs").text
 
 
 def test_equal_nodes_take_turns(archive_engine: Engine, fakes: list[FakeScrapyd]) -> None:

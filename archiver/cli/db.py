@@ -236,6 +236,7 @@ def _show_run(run: Any, url: str) -> None:
     lines = [
         ("spider", f"{run.spider} {arguments}".strip()),
         ("trigger", run.trigger),
+        ("node", f"{run.node or 'unknown'}, job {run.job_id}" if run.job_id else ""),
         ("started", _when(run.started_at)),
         ("finished", _when(run.finished_at)),
         ("reason", escape(run.finish_reason or "")),

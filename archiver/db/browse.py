@@ -612,6 +612,7 @@ _RUN_COLUMNS = (
     RUNS.c.cards_per_page,
     RUNS.c.structure_share,
     RUNS.c.health,
+    RUNS.c.node,  # the Scrapyd node a dispatcher sent the run to (docs/scale-out.md)
 )
 
 
