@@ -234,6 +234,7 @@ class Dispatcher:
         self._last_sent: dict[str, float] = {}
         self._warned: set[tuple[str, str]] = set()
         self._firing: set[str] = set()  # schedules with a fire in progress here
+        self._placing = threading.Lock()  # one placement at a time (see _place)
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -360,23 +361,7 @@ class Dispatcher:
                 logger.warning("schedule %s: setting %s (not sent to the nodes)", spec.name, line)
         arguments = {key: _text(value) for key, value in spec.arguments.items()}
         job_id = new_job_id(spec.name)
-        nodes, problems = self.candidates()
-        node = None
-        for candidate in nodes:
-            try:
-                candidate.schedule(
-                    self.project,
-                    spec.spider,
-                    job_id=job_id,
-                    arguments=arguments,
-                    settings={**settings, "ARCHIVER_NODE": candidate.name},
-                )
-            except NodeError as error:
-                logger.warning("schedule %s: %s; trying the next node", spec.name, error)
-                problems.append(str(error))
-                continue
-            node = candidate
-            break
+        node, problems = self._place(spec, job_id, arguments, settings)
         if node is None:
             reason = "failed: no Scrapyd node took the job: " + (
                 "; ".join(problems) or "no node answers"
@@ -392,8 +377,6 @@ class Dispatcher:
                     job_id=job_id,
                 )
             return RunReport(spec.name, "failed", reason, run_id=run_id, exit_code=EXIT_ERROR)
-        with self._lock:
-            self._last_sent[node.name] = time.monotonic()
         logger.info(
             "schedule %s: job %s sent to %s: %s %s",
             spec.name,
@@ -425,6 +408,34 @@ class Dispatcher:
             duration=time.monotonic() - started,
             stats=stats,
         )
+
+    def _place(
+        self, spec: ScheduleSpec, job_id: str, arguments: dict[str, str], settings: dict[str, str]
+    ) -> tuple[ScrapydNode | None, list[str]]:
+        """Send the job to the least busy node that takes it; (that node or None, problems).
+
+        One placement at a time: fires at the same moment would otherwise all see the same
+        loads and pick the same node (a node counts a job as pending as soon as it took it).
+        """
+        with self._placing:
+            nodes, problems = self.candidates()
+            for candidate in nodes:
+                try:
+                    candidate.schedule(
+                        self.project,
+                        spec.spider,
+                        job_id=job_id,
+                        arguments=arguments,
+                        settings={**settings, "ARCHIVER_NODE": candidate.name},
+                    )
+                except NodeError as error:
+                    logger.warning("schedule %s: %s; trying the next node", spec.name, error)
+                    problems.append(str(error))
+                    continue
+                with self._lock:
+                    self._last_sent[candidate.name] = time.monotonic()
+                return candidate, problems
+        return None, problems
 
     def _follow(
         self,
