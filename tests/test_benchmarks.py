@@ -356,6 +356,7 @@ def test_extract_benchmark_runs_as_a_script_and_speaks_the_protocol() -> None:
                 "web-filtered-page-cold",
                 "web-coverage",
                 "web-coverage-cold",
+                "web-filtered-counts",
             ],
         ),
     ],

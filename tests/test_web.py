@@ -214,6 +214,41 @@ def ids(engine: Engine, query: Any) -> list[int]:
         return list(connection.execute(query).scalars())
 
 
+def counts(client: TestClient, query: str = "") -> Any:
+    """The counts of the list `/?{query}`: inline when the view keeps them, else the page's
+    placeholder loads them from `GET /counts` (htmx, with a plain link for a browser without
+    JavaScript), which this fetches as htmx does. Either way, the next view of the list shows
+    the same counts inline."""
+    listing = page(client.get(f"/?{query}"))
+    placeholder = listing.cssselect("aside#counts[hx-get]")
+    if not placeholder:
+        return listing
+    route = placeholder[0].get("hx-get")
+    assert route.startswith("/counts")
+    assert placeholder[0].get("hx-trigger") == "load"
+    assert placeholder[0].cssselect("a")[0].get("href") == route  # works without JavaScript
+    assert listing.cssselect("p.summary.pending") and not listing.cssselect("[data-count]")
+    response = client.get(route, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<html" not in response.text
+    assert response.headers["vary"] == "HX-Request"
+    fragment = lxml_html.fromstring(response.text)
+    assert fragment.cssselect("aside#counts") and not fragment.cssselect("aside[hx-get]")
+    assert fragment.cssselect('p.summary#total[hx-swap-oob="true"]')
+    again = page(client.get(f"/?{query}"))
+    assert not again.cssselect("aside#counts[hx-get]")
+    assert _shown(again) == _shown(fragment)
+    return fragment
+
+
+def _shown(document: Any) -> tuple[Any, ...]:
+    """The total and every count a document shows."""
+    total = document.cssselect("p.summary[data-total]")[0].get("data-total")
+    return total, [
+        (li.get("data-type"), li.get("data-facet"), li.get("data-count"))
+        for li in document.cssselect("li[data-count]")
+    ]
+
+
 def walk(client: TestClient, query: str) -> list[int]:
     """Every release of a list, following the next-page links to the end."""
     found: list[int] = []
@@ -237,7 +272,7 @@ def test_filters_select_what_sql_selects(archive: Archive, client: TestClient) -
     everything = page(client.get("/?limit=500"))
     total = scalar(archive.engine, select(func.count()).select_from(RELEASES))
     assert total == 71
-    assert int(everything.cssselect("p.summary")[0].get("data-total")) == total
+    assert int(counts(client, "limit=500").cssselect("p.summary")[0].get("data-total")) == total
     assert len(listed(everything)) == total
 
     reports = page(client.get("/?type=report&limit=500"))
@@ -313,7 +348,9 @@ def test_pages_walk_every_release_once_in_order(archive: Archive, client: TestCl
 
 def test_counts_beside_the_list_equal_sql_counts(archive: Archive, client: TestClient) -> None:
     releases = RELEASES.c
-    document = page(client.get("/?since=2016"))
+    # Not counted yet by this view: the list comes without them, and loads them.
+    assert page(client.get("/?since=2016")).cssselect("aside#counts[hx-get]")
+    document = counts(client, "since=2016")
     shown_types = {
         li.get("data-type"): int(li.get("data-count")) for li in document.cssselect("li[data-type]")
     }
@@ -340,6 +377,10 @@ def test_counts_beside_the_list_equal_sql_counts(archive: Archive, client: TestC
     # A count is a link that adds its filter.
     link = document.cssselect('li[data-type="Report"] a')[0].get("href")
     assert "type=Report" in link and "since=2016" in link
+    # Without JavaScript the placeholder's link is a page of the same counts.
+    whole = page(client.get("/counts?since=2016"))
+    assert whole.cssselect("h1") and _shown(whole) == _shown(document)
+    assert whole.cssselect('a[href="/?since=2016"]')  # back to the list
 
 
 def test_bad_parameters_are_a_clear_400(client: TestClient) -> None:
@@ -670,6 +711,7 @@ def _every_page(archive: Archive, client: TestClient) -> list[Any]:
         "/",
         "/?q=Syria",
         "/?type=Report&since=2016",
+        "/counts?type=Report&since=2016",
         "/coverage",
         "/coverage?country=syria",
         "/runs",

@@ -53,12 +53,14 @@ def archive(archive_engine: Engine) -> Engine:
     return archive_engine
 
 
-def _walk(connection: Any, clauses: list[Any], *, sort: str, walk: bool, limit: int) -> list[int]:
+def _walk(
+    connection: Any, clauses: list[Any], *, sort: str, walk: bool, limit: int, **options: Any
+) -> list[int]:
     found: list[int] = []
     after = None
     for _ in range(500):
         page = browse.release_page(
-            connection, clauses, sort=sort, after=after, limit=limit, walk=walk
+            connection, clauses, sort=sort, after=after, limit=limit, walk=walk, **options
         )
         found += [row.id for row in page.rows]
         if page.next_cursor is None:
@@ -96,6 +98,20 @@ def test_every_way_of_reading_a_page_walks_the_same_releases(
                 for limit in (1, 7, 500):
                     walked = _walk(connection, clauses, sort=sort, walk=walk, limit=limit)
                     assert walked == expected, (sort, walk, limit)
+            # A walk within a budget, collecting the part when the budget runs out first: from
+            # a budget that never fills a page to one that covers the archive.
+            for budget in (1, 3, 8, 40, 1000):
+                for limit in (1, 7, 500):
+                    walked = _walk(
+                        connection,
+                        correlated,
+                        sort=sort,
+                        walk=True,
+                        limit=limit,
+                        budget=budget,
+                        collect=plain,
+                    )
+                    assert walked == expected, (sort, budget, limit)
             counts = dict(browse.type_counts(connection, correlated))
             assert counts == dict(browse.type_counts(connection, plain))
             assert sum(counts.values()) == browse.count_releases(connection, plain)
@@ -152,9 +168,15 @@ def client(archive: Engine) -> Iterator[TestClient]:
 
 
 def _total(client: TestClient, query: str = "") -> int:
+    """The total the list `/?{query}` shows: inline when the view kept its counts, else from
+    `GET /counts`, which the page's placeholder loads (htmx)."""
     response = client.get(f"/?{query}")
     assert response.status_code == 200
-    marker = 'class="summary" data-total="'
+    if 'hx-get="/counts' in response.text:
+        assert f'hx-get="/counts?{query.replace("&", "&amp;")}"' in response.text
+        response = client.get(f"/counts?{query}", headers={"HX-Request": "true"})
+        assert response.status_code == 200 and "<html" not in response.text
+    marker = 'data-total="'
     start = response.text.index(marker) + len(marker)
     return int(response.text[start : response.text.index('"', start)])
 
@@ -194,18 +216,29 @@ def test_counts_are_kept_until_another_connection_commits(
 def test_a_large_selection_is_read_by_walking_the_date_index(
     archive: Engine, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page handler asks for the walk when the counts say the selection is large."""
-    walks: list[bool] = []
+    """The page handler asks for the walk when the counts say the selection is large, for the
+    collecting when they say it is small, and for a walk within `walk_budget` when they are not
+    known (the rows come before the counts)."""
+    walks: list[tuple[bool, int | None]] = []
     real = browse.release_page
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        walks.append(kwargs.get("walk", False))
+        walks.append((kwargs.get("walk", False), kwargs.get("budget")))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(browse, "release_page", spy)
-    client.get("/?limit=5")  # 240 releases, 5 a page: walk
+    client.get("/?limit=5&type=Report")  # not counted yet: walk a little
+    client.get("/?limit=500&country=syria")
+    assert walks == [(True, browse.walk_budget(240, 5)), (True, browse.walk_budget(240, 500))]
+    for query in ("type=Report", "country=syria", "issue=death-penalty"):
+        assert client.get(f"/counts?{query}").status_code == 200
+    walks.clear()
+    client.get("/?limit=5&issue=death-penalty")  # 40 of 240 releases, 5 a page: walk
     client.get("/?limit=500&country=syria")  # a page holds them all: collect and sort
     first = client.get("/?limit=5&type=Report")
-    more = first.text.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
-    client.get(more, headers={"HX-Request": "true"})  # the counts are known from the page
-    assert walks == [True, False, True, True]
+    more = first.text.split('hx-get="/?')[1].split('"')[0].replace("&amp;", "&")
+    client.get(f"/?{more}", headers={"HX-Request": "true"})  # the counts are known
+    assert walks == [(True, None), (False, None), (True, None), (True, None)]
+    for query in ("q=syria&limit=5", "limit=5"):  # words, or no filter: the plain query
+        assert client.get(f"/?{query}").status_code == 200
+        assert walks[-1] == (False, None)

@@ -14,6 +14,7 @@ Values only ever reach SQL as bound parameters.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -219,6 +220,15 @@ def _after(column: Any, cursor: Cursor) -> ColumnElement[bool]:
     )
 
 
+def _at_or_after(keys: list[Any], last: tuple[Any, ...]) -> ColumnElement[bool]:
+    """Rows up to and including `last` in the descending order of `keys` ((column, id), or
+    (id,)): a range on the first key, as `_after` writes its cursor."""
+    if len(keys) == 1:
+        return keys[0] >= last[0]
+    column, release_id = keys
+    return and_(column >= last[0], or_(column > last[0], release_id >= last[1]))
+
+
 def walks_order(selected: int, archive: int, limit: int) -> bool:
     """Whether a page of `limit` among `selected` releases (of `archive` in all) is found
     faster by walking the order's index and testing each release on the way (about
@@ -231,6 +241,20 @@ def walks_order(selected: int, archive: int, limit: int) -> bool:
     return selected > 0 and selected * selected >= limit * archive
 
 
+def walk_budget(archive: int, limit: int) -> int:
+    """How many releases a walk may test before it gives up (`release_page(budget=...)`), when
+    nobody knows how many the clauses select: sqrt(limit x archive), where `walks_order` turns.
+
+    A walk that fills its page within them found a selection large enough for walking to be
+    the better way; one that does not was over a selection small enough for collecting it to be
+    cheap. Either way the page costs at most about twice what the better way costs.
+
+    >>> walk_budget(1_000_000, 50), walk_budget(10, 50)
+    (7071, 51)
+    """
+    return max(limit + 1, math.isqrt(limit * archive))
+
+
 def release_page(
     connection: Connection,
     clauses: Sequence[ColumnElement[bool]] = (),
@@ -239,6 +263,8 @@ def release_page(
     after: Cursor | None = None,
     limit: int = 50,
     walk: bool = False,
+    budget: int | None = None,
+    collect: Sequence[ColumnElement[bool]] | None = None,
 ) -> ReleasePage:
     """Up to `limit` releases in the order `sort`, starting after `after` (None: the first page).
 
@@ -249,6 +275,13 @@ def release_page(
     and would collect every selected release to sort them; each clause is wrapped in its
     `likely()` (a no-op that tells the planner the condition holds for most rows) instead.
     PostgreSQL's planner has statistics and needs no hint.
+
+    `budget` (with `walk`, when nothing says how many releases the clauses select): the walk
+    tests at most `budget` releases of the order's index (`walk_budget`), bounded by the key of
+    the last of them, found first by an OFFSET over the index alone; when those did not fill the
+    page, the selection is small and the page is read again by collecting and sorting it, with
+    `collect` (the same selection as plain clauses: facets as `IN`; default `clauses`).
+
     Dated releases come first (newest first), then the undated ones (newest id first), each
     read by its own query, so both use the index on `published_on` on either database.
     """
@@ -256,6 +289,9 @@ def release_page(
         raise ValueError(f"unknown sort {sort!r} (known: {', '.join(SORTS)})")
     limit = max(1, min(limit, MAX_PAGE))
     releases = RELEASES.c
+    collecting = list(clauses if collect is None else collect)
+    if not walk or not clauses:
+        budget = None
     if walk and connection.dialect.name == "sqlite":
         clauses = [func.likely(clause, type_=Boolean) for clause in clauses]
     versions = (
@@ -263,47 +299,56 @@ def release_page(
         .where(VERSIONS.c.release_id == releases.id)
         .scalar_subquery()
     )
-    query = (
-        select(
-            releases.id,
-            releases.source,
-            releases.url,
-            releases.title,
-            releases.summary,
-            releases.summary_truncated,
-            releases.published_on,
-            releases.type,
-            releases.first_seen_at,
-            releases.last_seen_at,
-            versions.label("versions"),
-            TEXTS.c.status.label("text_status"),
-        )
-        .select_from(RELEASES.outerjoin(TEXTS, TEXTS.c.release_id == releases.id))
-        .where(*clauses)
-    )
+    query = select(
+        releases.id,
+        releases.source,
+        releases.url,
+        releases.title,
+        releases.summary,
+        releases.summary_truncated,
+        releases.published_on,
+        releases.type,
+        releases.first_seen_at,
+        releases.last_seen_at,
+        versions.label("versions"),
+        TEXTS.c.status.label("text_status"),
+    ).select_from(RELEASES.outerjoin(TEXTS, TEXTS.c.release_id == releases.id))
 
-    def read(part: Any, count: int) -> list[Any]:
-        return list(connection.execute(part.limit(count)))
+    def read(keys: list[Any], conditions: list[Any], count: int) -> list[Any]:
+        """`count` selected releases of one part of the order (`keys`, descending, on the
+        releases that meet `conditions`)."""
+        order = [key.desc() for key in keys]
+
+        def fetch(selecting: Sequence[Any], *bound: Any) -> list[Any]:
+            part = query.where(*conditions, *bound, *selecting).order_by(*order).limit(count)
+            return list(connection.execute(part))
+
+        if budget is None:
+            return fetch(clauses)
+        edge = connection.execute(
+            select(*keys).where(*conditions).order_by(*order).offset(budget - 1).limit(1)
+        ).first()
+        if edge is None:  # the part ends within the budget: walk all of it
+            return fetch(clauses)
+        found = fetch(clauses, _at_or_after(keys, tuple(edge)))
+        return found if len(found) == count else fetch(collecting)
 
     found: list[Any] = []
     if sort == "first_seen":
-        part = query.order_by(releases.first_seen_at.desc(), releases.id.desc())
-        if after is not None:
-            part = part.where(_after(releases.first_seen_at, after))
-        found = read(part, limit + 1)  # one more says whether there is a next page
+        conditions = [] if after is None else [_after(releases.first_seen_at, after)]
+        # one more says whether there is a next page
+        found = read([releases.first_seen_at, releases.id], conditions, limit + 1)
     else:
         if after is None or after.value is not None:
-            part = query.where(releases.published_on.is_not(None)).order_by(
-                releases.published_on.desc(), releases.id.desc()
-            )
+            conditions = [releases.published_on.is_not(None)]
             if after is not None:
-                part = part.where(_after(releases.published_on, after))
-            found = read(part, limit + 1)
+                conditions.append(_after(releases.published_on, after))
+            found = read([releases.published_on, releases.id], conditions, limit + 1)
         if len(found) <= limit:  # the undated ones come last
-            part = query.where(releases.published_on.is_(None)).order_by(releases.id.desc())
+            conditions = [releases.published_on.is_(None)]
             if after is not None and after.value is None:
-                part = part.where(releases.id < after.release_id)
-            found += read(part, limit + 1 - len(found))
+                conditions.append(releases.id < after.release_id)
+            found += read([releases.id], conditions, limit + 1 - len(found))
     rows = [
         ReleaseRow(
             id=row.id,

@@ -3,6 +3,7 @@
 | route | page |
 |---|---|
 | `GET /` | releases: filters, sort, keyset pages, counts per facet and type, downloads |
+| `GET /counts` | the counts of a selection (the list loads them with htmx unless kept) |
 | `GET /export.csv`, `.json`, `.jsonl` | the selected releases, written by `archiver.export` |
 | `GET /export.manifest.json` | the manifest of that export |
 | `GET /feed.atom` | an Atom feed of the selection, newest found first (`archiver.export.atom`) |
@@ -129,24 +130,27 @@ def _list_counts(snapshot: Snapshot, selection: Selection, clauses: list[Any]) -
 
 
 def releases_page(request: Request) -> Response:
+    """The list: a keyset page of rows, with the selection's counts when they are kept
+    (`Snapshot.peek`); otherwise a placeholder that htmx fills from `GET /counts` (a link to it
+    without JavaScript), so the rows never wait for counting a large selection."""
     selection = parse_selection(request.query_params)
     paging = parse_paging(request.query_params)
     partial = request.headers.get("hx-request") == "true" and paging.after is not None
     with web(request).snapshot() as snapshot:
         connection = snapshot.connection
         clauses = _selection_clauses(snapshot, selection)
-        if partial:  # htmx asks for the next rows only; the counts are known, if at all
-            known = snapshot.peek(("list", selection.items))
-            total = known[0] if known is not None else None
-        else:
-            total, types, facets = _list_counts(snapshot, selection, clauses)
-        # A selection of many releases: walk the order's index, testing each release on the way.
-        archive = snapshot.cached(("size",), lambda: browse.count_releases(connection))
-        walk = (
-            total is not None
-            and not selection.words
-            and browse.walks_order(total, archive, paging.limit)
-        )
+        known = snapshot.peek(("list", selection.items))
+        total, types, facets = known if known is not None else (None, None, None)
+
+        def archive() -> int:
+            return snapshot.cached(("size",), lambda: browse.count_releases(connection))
+
+        walk, budget = False, None  # no filter: the order's index; words: the full-text index
+        if clauses and not selection.words:
+            if total is not None:  # many releases: walk the order's index, testing each one
+                walk = browse.walks_order(total, archive(), paging.limit)
+            else:  # how many is not known: walk a little, else collect (`walk_budget`)
+                walk, budget = True, browse.walk_budget(archive(), paging.limit)
         page = browse.release_page(
             connection,
             _selection_clauses(snapshot, selection, correlated=True) if walk else clauses,
@@ -154,6 +158,8 @@ def releases_page(request: Request) -> Response:
             after=paging.after,
             limit=paging.limit,
             walk=walk,
+            budget=budget,
+            collect=clauses,
         )
         snippets = (
             browse.snippets(
@@ -189,6 +195,27 @@ def releases_page(request: Request) -> Response:
             known_types=_known_types(),
             sorts=browse.SORTS,
         )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def counts_page(request: Request) -> Response:
+    """The counts of a selection (total, per type, per filter value), computed once per version
+    of the archive: for htmx (`HX-Request`), the counts panel of the list with its total as an
+    out-of-band swap; otherwise a page of them (the list's link without JavaScript)."""
+    selection = parse_selection(request.query_params)
+    with web(request).snapshot() as snapshot:
+        clauses = _selection_clauses(snapshot, selection)
+        total, types, facets = _list_counts(snapshot, selection, clauses)
+    fragment = request.headers.get("hx-request") == "true"
+    response = render(
+        request,
+        "_counts_fragment.html" if fragment else "counts.html",
+        selection=selection,
+        total=total,
+        types=types,
+        facets=facets,
+    )
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -689,6 +716,7 @@ async def archive_error(request: Request, error: Exception) -> Response:
 
 ROUTES = [
     Route("/", releases_page, methods=["GET"], name="releases"),
+    Route("/counts", counts_page, methods=["GET"], name="counts"),
     Route("/export.manifest.json", export_manifest, methods=["GET"], name="export_manifest"),
     Route("/export.{fmt}", export_download, methods=["GET"], name="export"),
     Route("/feed.atom", atom_feed_page, methods=["GET"], name="feed"),
