@@ -9,6 +9,9 @@ The dispatcher is driven directly (`Dispatcher.dispatch`), not through wall-cloc
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +38,7 @@ from archiver.scheduler.dispatch import Dispatcher
 from archiver.scheduler.nodes import node_reports
 from archiver.scheduler.scrapyd import ScrapydNode
 from benchmarks.scrapydnodes import LocalNode, deploy, node_environment, wait_idle
+from tests.plugins.cli import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(900)]
 
@@ -328,3 +332,56 @@ def test_a_node_killed_mid_job(cluster: Cluster, dataset: Dataset) -> None:
     victim.start()
     assert ScrapydNode(victim.url).job_state("archiver", killed_job) is None
     assert all(report.up for report in node_reports([n.url for n in cluster.nodes]))
+
+
+def test_the_scheduler_service_sends_its_fires_to_the_nodes(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """`archiver scheduler --scrapyd URL --scrapyd URL`, as systemd runs it: every fire a job on
+    a node, recorded with node and job; a schedule's secret setting never reaches a node."""
+    urls = [node.url for node in cluster.nodes]
+    log = tmp_path / "scheduler.log"
+    with DemoServer(layout="current") as server:
+        for name, facet in (("syria", "country=syria"), ("dp", "issue=death-penalty")):
+            added = run_cli(
+                "schedule", "add", name, "--spider", "amnestyusa", "-a", facet,
+                "-a", f"base_url={server.base_url}", "--every", "2s",
+                *(part for key, value in SETTINGS.items() for part in ("-s", f"{key}={value}")),
+                # A setting that would carry the password: kept from the nodes.
+                "-s", f"ARCHIVER_DATABASE_URL={cluster.db_url}",
+                "--db", cluster.db_url, cwd=tmp_path,
+            )  # fmt: skip
+            assert added.returncode == 0, added.stderr
+        with open(log, "w") as output:
+            service = subprocess.Popen(
+                [sys.executable, "-m", "archiver", "scheduler", "--db", cluster.db_url,
+                 "--data-dir", str(tmp_path / "data"), "--sync-interval", "1s",
+                 "--scrapyd", urls[0], "--scrapyd", urls[1]],
+                cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 120
+                while True:
+                    done = [
+                        run
+                        for run in cluster.runs()
+                        if run.status == "finished" and run.node in urls
+                    ]
+                    if {run.trigger for run in done} == {"syria", "dp"} and len(done) >= 4:
+                        break
+                    assert time.monotonic() < deadline, log.read_text()
+                    assert service.poll() is None, log.read_text()
+                    time.sleep(0.5)
+            finally:
+                service.send_signal(signal.SIGTERM)
+                status = service.wait(timeout=60)
+    assert status == 0, log.read_text()
+    text = log.read_text()
+    assert re.search(r"schedule (syria|dp): job \1~[0-9a-f]{12} sent to http://127", text)
+    assert "ARCHIVER_DATABASE_URL: a node takes it from its own environment" in text
+    assert PASSWORD not in text
+    for run in cluster.runs():
+        if run.trigger in ("syria", "dp") and run.status != "skipped":
+            assert run.node in urls and run.job_id.startswith(f"{run.trigger}~")
+    wait_idle(cluster.nodes)
+    assert_no_password_anywhere(cluster, [])
