@@ -27,21 +27,18 @@ from sqlalchemy import (
     Row,
     String,
     and_,
-    column,
     distinct,
     exists,
     false,
     func,
-    literal_column,
     or_,
     select,
-    table,
     text,
     type_coerce,
 )
 
 from archiver.db.releases import ReleaseFilter, matching_facets, where_clauses
-from archiver.db.search import fts5_query, search_releases
+from archiver.db.search import match_clause, search_releases
 from archiver.db.tables import (
     FACETS,
     RELEASES,
@@ -61,29 +58,6 @@ MAX_PAGE = 500
 
 
 # -- filters -------------------------------------------------------------------------------------
-
-_FTS = table("release_search", column("rowid"))
-_FTS_NAME = literal_column("release_search")
-_PG_SEARCH = table("release_search", column("release_id"), column("document"))
-_ENGLISH = literal_column("'english'::regconfig")
-
-
-def search_clause(connection: Connection, words: str) -> ColumnElement[bool]:
-    """Releases whose title, summary or page body match `words` in the full-text index, the
-    way `archiver search` matches (`archiver.db.search`): every word, stemmed, "quoted" words
-    as a phrase. Words that make no query match nothing."""
-    releases = RELEASES.c
-    if connection.dialect.name == "postgresql":
-        if not words.strip():
-            return false()
-        query = func.websearch_to_tsquery(_ENGLISH, words)
-        return releases.id.in_(
-            select(_PG_SEARCH.c.release_id).where(_PG_SEARCH.c.document.op("@@")(query))
-        )
-    fts = fts5_query(words)
-    if not fts:
-        return false()
-    return releases.id.in_(select(_FTS.c.rowid).where(_FTS_NAME.op("MATCH")(fts)))
 
 
 def filter_clauses(
@@ -118,7 +92,7 @@ def filter_clauses(
                 else false()
             )
     if words and words.strip():
-        clauses.append(search_clause(connection, words))
+        clauses.append(match_clause(connection, words))
     return clauses
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Select,
     column,
+    false,
     func,
     literal_column,
     select,
@@ -174,6 +175,31 @@ def fts5_query(words: str) -> str:
     return " ".join(part.replace('""', "") for part in parts if part != '""')
 
 
+_FTS = table("release_search", column("rowid"))
+_FTS_NAME = literal_column("release_search")
+_PG_SEARCH = table("release_search", column("release_id"), column("document"))
+_ENGLISH = literal_column("'english'::regconfig")
+
+
+def match_clause(connection: Connection, words: str) -> ColumnElement[bool]:
+    """A WHERE condition on `releases`: the release's title, summary or page body match `words`
+    in the full-text index, as `search_releases` matches (every word, stemmed, "quoted" words
+    as a phrase), without ranking (the web view's lists). Words that make no query match
+    nothing."""
+    releases = RELEASES.c
+    if connection.dialect.name == "postgresql":
+        if not words.strip():
+            return false()
+        query = func.websearch_to_tsquery(_ENGLISH, words)
+        return releases.id.in_(
+            select(_PG_SEARCH.c.release_id).where(_PG_SEARCH.c.document.op("@@")(query))
+        )
+    fts = fts5_query(words)
+    if not fts:
+        return false()
+    return releases.id.in_(select(_FTS.c.rowid).where(_FTS_NAME.op("MATCH")(fts)))
+
+
 def search_releases(
     connection: Connection,
     words: str,
@@ -223,8 +249,6 @@ def _snippet(row: Any, mark: str) -> str:
     return " ".join((row.snippet or "").split())
 
 
-_FTS = table("release_search", column("rowid"))
-_FTS_NAME = literal_column("release_search")
 #: bm25 weights of title, summary and body: a word in the title says most about a release.
 _WEIGHTS = (10.0, 4.0, 1.0)
 
@@ -254,10 +278,6 @@ def _sqlite_query(query: str, marks: tuple[str, str]) -> Select[Any]:
         .where(_FTS_NAME.op("MATCH")(query))
         .order_by(bm25, releases.id)
     )
-
-
-_PG_SEARCH = table("release_search", column("release_id"), column("document"))
-_ENGLISH = literal_column("'english'::regconfig")
 
 
 def _postgres_query(words: str, marks: tuple[str, str]) -> Select[Any]:
