@@ -260,6 +260,18 @@ def setting(settings: Any, name: str) -> Any:
     return settings.get(name, spec.default)
 
 
+def is_on(value: object) -> bool:
+    """Whether a flag given as text (a schedule's stored setting, a spider argument) is on:
+    `1`, `true`, `yes` or `on` in any case, or True.
+
+    >>> is_on("1"), is_on(" Yes "), is_on(True), is_on("off"), is_on(None), is_on("")
+    (True, True, True, False, False, False)
+    """
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def check_choice(spec: Setting, value: object) -> str:
     """A `choice` setting's value, checked; booleans (as from `-s X=1`) mean on / off.
 

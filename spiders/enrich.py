@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import scrapy
 
 from archiver.errors import ArgumentError
+from archiver.settings_catalog import is_on
 from archiver.sites import DEFAULT_BASE_URL, decode_facet, get_source, parse_listing_args
 from spiders.release_pages import ReleasePagesMixin
 
@@ -48,7 +49,7 @@ class EnrichSpider(ReleasePagesMixin, scrapy.Spider):
             "facets": facets,
             "since": date.fromisoformat(chosen["since"]) if chosen.get("since") else None,
             "limit": int(chosen["limit"]) if chosen.get("limit") else None,
-            "refresh": chosen.get("refresh", "").lower() in ("1", "true", "yes", "on"),
+            "refresh": is_on(chosen.get("refresh")),
         }
         self.archiver_arguments = dict(chosen)
 

@@ -37,6 +37,7 @@ from archiver.db.schedules import ScheduleSpec
 from archiver.errors import ArgumentError
 from archiver.outcome import EXIT_CODES
 from archiver.scheduler.runner import RunReport
+from archiver.settings_catalog import is_on
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +115,7 @@ def notify_new_enabled(settings: Mapping[str, Any]) -> bool:
     >>> notify_new_enabled({})
     False
     """
-    value = settings.get(NOTIFY_NEW, False)
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+    return is_on(settings.get(NOTIFY_NEW, False))
 
 
 def where_to_look(run_id: int | None, web_url: str | None) -> str:
