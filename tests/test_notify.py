@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -436,3 +437,21 @@ def test_the_scheduler_refuses_a_notification_url_apprise_cannot_use(
         "Error: --notify #1 (nosuch://***) is not a notification URL Apprise knows: see"
         " https://github.com/caronc/apprise/wiki"
     ]
+
+
+@pytest.mark.slow
+def test_notification_urls_come_from_the_environment_where_ps_cannot_see_them(
+    sqlite_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """A URL holding a token is given in ARCHIVER_NOTIFY_URLS, not on the command line."""
+    add(sqlite_url, "broken", f"http://127.0.0.1:{closed_port()}", "--every", "1h")
+    command = [sys.executable, "-m", "archiver", "schedule", "run", "broken", "--db", sqlite_url]
+    command += ["--data-dir", str(tmp_path / "data")]
+    env = {**os.environ, "ARCHIVER_NOTIFY_URLS": receiver.url}
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "notified 1 of 1: archiver: broken failed" in done.stdout
+    (message,) = receiver.messages
+    assert message["message"].startswith("Run ")

@@ -23,7 +23,7 @@ HOOK_VARIABLES = {
     "ARCHIVER_SUMMARY",
 }
 # Environment variables of commands that are not crawls (docs/web.md), not Scrapy settings.
-COMMAND_VARIABLES = {"ARCHIVER_WEB_OPERATOR_TOKEN"}
+COMMAND_VARIABLES = {"ARCHIVER_WEB_OPERATOR_TOKEN", "ARCHIVER_NOTIFY_URLS"}
 
 
 def test_docs_settings_table_is_the_declaration() -> None:

@@ -71,8 +71,11 @@ def notify_options(function: F) -> F:
         "notify",
         multiple=True,
         metavar="URL",
+        envvar="ARCHIVER_NOTIFY_URLS",
         help="Apprise URL told about runs that failed, were partial or flagged, and about new"
-        " releases of --notify-new schedules (repeatable; mailto://, ntfy://, json://, ...).",
+        " releases of --notify-new schedules (repeatable; mailto://, ntfy://, json://, ...)."
+        " A URL holding a password or token belongs in $ARCHIVER_NOTIFY_URLS (URLs separated by"
+        " spaces), where `ps` does not show it.",
     )(function)
 
 
