@@ -261,7 +261,11 @@ def decide(facts: CrawlFacts) -> Outcome:
             " layout and reparse",
             health,
         )
-    return Outcome("finished", EXIT_OK, _stopped_early(facts) + _details_note(facts), health)
+    message = _stopped_early(facts)
+    if facts.detail_failed:
+        # Not "ok": a page the run was due to read is missing, even if only a release's own.
+        message = "listing " + message + _details_note(facts)
+    return Outcome("finished", EXIT_OK, message, health)
 
 
 def _details_outcome(facts: CrawlFacts) -> Outcome:
@@ -284,8 +288,6 @@ def _details_outcome(facts: CrawlFacts) -> Outcome:
 def _details_note(facts: CrawlFacts) -> str:
     """What the release pages of a listing crawl came to: their failures never fail the run
     (the listing was read), but they are said, and tried again by the next run."""
-    if not facts.detail_failed:
-        return ""
     return (
         f"; {facts.detail_failed} of {facts.detail_pages} release page(s) could not be read"
         " (tried again next run)"

@@ -40,6 +40,26 @@ FALLBACK_PAGES = Extraction(by_structure=120, by_selector=230, fallback_pages=2)
             "ok; stopped after 7 page(s): nothing new or edited (incremental)",
         ),
         (CrawlFacts("finished", pages_not_modified=1), "finished", EXIT_OK, "ok"),
+        # A release page that could not be read never fails the listing run, but it is no "ok".
+        (
+            CrawlFacts("finished", detail_pages=70, detail_failed=1, **READ),
+            "finished",
+            EXIT_OK,
+            "listing ok; 1 of 70 release page(s) could not be read (tried again next run)",
+        ),
+        # A run that reads release pages only: partial when one could not be read.
+        (
+            CrawlFacts("finished", detail_pages=10, detail_failed=2, details_only=True),
+            "partial",
+            EXIT_PARTIAL,
+            "partial: 2 of 10 release page(s) could not be read",
+        ),
+        (
+            CrawlFacts("finished", detail_pages=10, details_only=True),
+            "finished",
+            EXIT_OK,
+            "ok; 10 release page(s) read",
+        ),
         (CrawlFacts("closespider_pagecount", **READ), "finished", EXIT_OK, "ok"),
         (CrawlFacts("closespider_timeout", **READ), "finished", EXIT_OK, "ok"),
         # Stopped on purpose: the same answer whoever stopped it.
