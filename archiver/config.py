@@ -124,6 +124,35 @@ class SecretScrubber(logging.Filter):
         return True
 
 
+def skip_unlogged_levels() -> None:
+    """Raise loggers' levels to the lowest level one of the root handlers writes.
+
+    Scrapy sets its own logger to DEBUG and filters at its root handler, so every DEBUG message
+    (a "Scraped from ..." per item, a "Crawled (200)" per page) still builds a LogRecord and
+    looks up its caller, only to be dropped: a tenth of a plain crawl's time. Raised are the
+    root logger and every logger set below that level; only ever raised, so nothing a handler
+    would write is lost. Left alone when a logger has a handler of its own or does not pass its
+    records up (a level there may be wanted). Call again when handlers change.
+    """
+    root = logging.getLogger()
+    known = logging.Logger.manager.loggerDict.values()
+    loggers = [each for each in known if isinstance(each, logging.Logger)]
+    writers = _writing_handlers(root)
+    if not writers or any(_writing_handlers(each) or not each.propagate for each in loggers):
+        return
+    lowest = min(handler.level for handler in writers)
+    if root.level < lowest:
+        root.setLevel(lowest)
+    for each in loggers:
+        if 0 < each.level < lowest:  # NOTSET (0) defers to the parent: nothing to raise
+            each.setLevel(lowest)
+
+
+def _writing_handlers(logger: logging.Logger) -> list[logging.Handler]:
+    # A library's NullHandler (the logging HOWTO's advice) writes nothing.
+    return [each for each in logger.handlers if not isinstance(each, logging.NullHandler)]
+
+
 def scrub_log_handlers(scrubber: SecretScrubber) -> None:
     """Put `scrubber` on every root handler that has no secret scrubber yet (a logger's own
     filters would skip the records of its children)."""

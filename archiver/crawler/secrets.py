@@ -5,7 +5,8 @@ secret scrubber on the log handlers itself. A Scrapyd node runs every job as Scr
 `scrapy crawl` (docs/scale-out.md): this extension does the same there, so a job's log file on
 the node, which its web pages serve, never shows the database password of the node's
 environment (`ARCHIVER_DATABASE_URL`). Scrapy may replace its log handler when the spider opens,
-so the scrubber is put on again then.
+so the scrubber is put on again then. While at the root handlers, it also raises the root
+logger's level to what they write (`archiver.config.skip_unlogged_levels`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import os
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archiver.config import SecretScrubber, crawl_database_url, scrub_log_handlers
+from archiver.config import (
+    SecretScrubber,
+    crawl_database_url,
+    scrub_log_handlers,
+    skip_unlogged_levels,
+)
 
 
 class LogScrubber:
@@ -34,3 +40,5 @@ class LogScrubber:
 
     def scrub(self) -> None:
         scrub_log_handlers(self.scrubber)
+        # Tending the same handlers: records no handler writes are not built (a cost per item).
+        skip_unlogged_levels()
