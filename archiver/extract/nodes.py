@@ -31,10 +31,17 @@ def compiled(css: str) -> Any:
 
 
 def exact_text(node: Node | None) -> str:
-    """All text of an element, exactly as on the page (no stripping, no collapsing)."""
+    """All text of an element, exactly as on the page (no stripping, no collapsing).
+
+    Script and style contents are not text a reader sees. Without them (nearly always), libxml2
+    serialises the same text in one call, several times faster than the XPath's text nodes
+    (a card reads four fields; tests hold the two to each other).
+    """
     if node is None:
         return ""
-    return "".join(_TEXT(node))
+    if next(node.iter("script", "style"), None) is not None:
+        return "".join(_TEXT(node))
+    return etree.tostring(node, method="text", encoding="unicode", with_tail=False)
 
 
 def text_outside(node: Node, left_out: Node | None) -> str:
