@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from archiver.normalize.dates import parse_date
 from archiver.normalize.summaries import normalize_summary
-from archiver.normalize.text import clean_text, collapse_whitespace
+from archiver.normalize.text import _INVISIBLE_RE, clean_text, collapse_whitespace, strip_markup
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import clean_label, match_label, normalize_type
 from archiver.normalize.urls import canonical_by_rounds, canonical_release_url
@@ -95,6 +95,14 @@ def test_clean_text_is_idempotent(text: str) -> None:
 def test_whitespace_collapses_as_the_regex_says(text: str) -> None:
     """`collapse_whitespace` is `\\s+` to one space, trimmed (it uses the faster str.split)."""
     assert collapse_whitespace(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@FAST
+@given(st.one_of(ANY_TEXT, st.text(st.characters(categories=["Cc", "Cf", "Zs", "Ll"]))))
+@example("a\u200bb\ufeff\x7f\x9f\u2060")
+def test_invisible_characters_go_with_or_without_the_printable_shortcut(text: str) -> None:
+    """`strip_markup` skips its regex on printable text; the result is the regex's."""
+    assert strip_markup(text) == _INVISIBLE_RE.sub("", text) or "<" in text or "&" in text
 
 
 @FAST

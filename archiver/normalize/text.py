@@ -45,7 +45,9 @@ def strip_markup(text: str) -> str:
         text = remove_tags(_BLOCK_TAG_RE.sub(" ", text))
     if "&" in text:
         text = replace_entities(text, remove_illegal=False)
-    return _INVISIBLE_RE.sub("", text)
+    # Every character the pattern removes is a control or format character, which
+    # `isprintable` (a C loop) refuses: most titles and summaries skip the regex scan.
+    return text if text.isprintable() else _INVISIBLE_RE.sub("", text)
 
 
 def clean_text(text: str | None) -> str:
