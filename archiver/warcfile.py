@@ -4,10 +4,13 @@ Why: a release's values can then be traced to the exact bytes they were read fro
 site's markup changes, pages fetched while the extractors were blind are not lost; they are
 parsed again later (`archiver reparse`) with fixed extractors, without the network.
 
-- `RotatingWarcWriter` (no Scrapy, no database) writes request/response record pairs with
-  `warcio` into `<data>/warc/archiver-<UTC time>-<pid>-<serial>.warc.gz`, one gzip member per
-  record (so a record can be read from its offset), starting a new file once the current one
-  reaches `max_bytes`. Time and pid in the name: concurrent crawls never share a file.
+- `RotatingWarcWriter` (no Scrapy, no database) writes request/response record pairs into
+  `<data>/warc/archiver-<UTC time>-<pid>-<serial>.warc.gz`, one gzip member per record (so a
+  record can be read from its offset), starting a new file once the current one reaches
+  `max_bytes`. Time and pid in the name: concurrent crawls never share a file. The HTTP header
+  blocks are warcio's (`StatusAndHeaders`, with its encoding of non-ASCII values); the WARC
+  headers, digests and gzip members are put together here (`warc_record`): warcio's record
+  builder cost twice what the rest of archiving a page does, and a record is nine header lines.
 - `read_record` / `iter_pages` read records back (reparse, tests).
 
 The crawl writes them through archiver.crawler.warc, which also indexes every record in the
@@ -16,11 +19,14 @@ The crawl writes them through archiver.crawler.warc, which also indexes every re
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -28,8 +34,7 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
-from warcio.warcwriter import WARCWriter
+from warcio.timeutils import iso_date_to_datetime
 
 from archiver import __version__
 
@@ -80,6 +85,61 @@ def _http_headers(headers: list[tuple[str, str]], body_length: int) -> list[tupl
     return [*kept, ("Content-Length", str(body_length))]
 
 
+#: zlib's default level: on HTML it compresses within a fraction of a percent of level 9.
+GZIP_LEVEL = 6
+
+
+def warc_date(moment: datetime) -> str:
+    """WARC-Date, in UTC to the second (WARC/1.0).
+
+    >>> warc_date(datetime(2026, 11, 29, 19, 23, 1, 500, tzinfo=UTC))
+    '2026-11-29T19:23:01Z'
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def payload_digest_of(data: bytes) -> str:
+    """A WARC digest: `sha1:` and the base32 SHA-1 of `data`.
+
+    >>> payload_digest_of(b"")
+    'sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ'
+    """
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+_EMPTY_DIGEST = payload_digest_of(b"")
+
+
+def warc_record(
+    record_type: str,
+    headers: list[tuple[str, str]],
+    block: bytes,
+    *,
+    content_type: str,
+    payload_digest: str | None = None,
+) -> tuple[str, bytes]:
+    """One WARC/1.0 record as a gzip member of its own; returns its WARC-Record-ID and bytes.
+
+    `headers` are the record's WARC headers after WARC-Type and WARC-Record-ID. The block digest
+    is computed over `block`; `payload_digest` (`payload_digest_of(payload)`) is written when given,
+    as warcio writes both (so `iter_pages(..., check_digests=True)` verifies them).
+    """
+    record_id = f"<urn:uuid:{uuid.uuid4()}>"
+    lines = [f"WARC-Type: {record_type}", f"WARC-Record-ID: {record_id}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    if payload_digest is not None:
+        lines.append(f"WARC-Payload-Digest: {payload_digest}")
+    lines += [
+        f"WARC-Block-Digest: {payload_digest_of(block)}",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(block)}",
+    ]
+    head = ("WARC/1.0\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    member = compressor.compress(head) + compressor.compress(block)
+    return record_id, member + compressor.compress(b"\r\n\r\n") + compressor.flush()
+
+
 class RotatingWarcWriter:
     """Appends request/response record pairs to gzip WARC files, rotating them by size.
 
@@ -101,23 +161,25 @@ class RotatingWarcWriter:
         self.prefix = prefix
         self.files: list[Path] = []
         self._handle: IO[bytes] | None = None
-        self._writer: WARCWriter | None = None
+        self._name = ""  # the current file, relative to `root`
 
-    def _open(self) -> tuple[IO[bytes], WARCWriter]:
-        if self._handle is not None and self._writer is not None:
-            return self._handle, self._writer
+    def _open(self) -> IO[bytes]:
+        if self._handle is not None:
+            return self._handle
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / warc_file_name(self.prefix, serial=len(self.files) + 1)
         handle = open(path, "xb")  # noqa: SIM115 - kept open across records, closed in close()
-        writer = WARCWriter(handle, gzip=True)
-        info = writer.create_warcinfo_record(
-            path.name,
-            {"software": f"archiver/{__version__}", "format": "WARC File Format 1.0"},
+        fields = f"software: archiver/{__version__}\r\nformat: WARC File Format 1.0\r\n"
+        _, info = warc_record(
+            "warcinfo",
+            [("WARC-Filename", path.name), ("WARC-Date", warc_date(datetime.now(UTC)))],
+            fields.encode("utf-8"),
+            content_type="application/warc-fields",
         )
-        writer.write_record(info)
+        handle.write(info)
         self.files.append(path)
-        self._handle, self._writer = handle, writer
-        return handle, writer
+        self._handle, self._name = handle, self._relative(path)
+        return handle
 
     def _relative(self, path: Path) -> str:
         try:
@@ -137,49 +199,45 @@ class RotatingWarcWriter:
         fetched_at: datetime | None = None,
     ) -> WarcRef:
         """Write one response record and its request record; returns the response's place."""
-        handle, writer = self._open()
-        date = datetime_to_iso_date((fetched_at or datetime.now(UTC)).astimezone(UTC))
+        handle = self._open()
+        date = warc_date(fetched_at or datetime.now(UTC))
         http = StatusAndHeaders(
             f"{status} {_reason(status)}",
             _http_headers(response_headers, len(body)),
             protocol="HTTP/1.1",
-        )
-        response = writer.create_warc_record(
-            url,
+        ).to_ascii_bytes()
+        payload_digest = payload_digest_of(body)
+        record_id, response = warc_record(
             "response",
-            payload=BytesIO(body),
-            length=len(body),  # known: warcio then digests in place, with no temporary file
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": date},
+            [("WARC-Date", date), ("WARC-Target-URI", url)],
+            http + body,
+            content_type="application/http; msgtype=response",
+            payload_digest=payload_digest,
         )
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = writer.create_warc_record(
-            url,
+        request_http = StatusAndHeaders(
+            f"{method} {target} HTTP/1.1",
+            [("Host", parts.netloc), *request_headers],
+            is_http_request=True,
+        ).to_ascii_bytes()
+        _, request = warc_record(
             "request",
-            payload=BytesIO(b""),
-            length=0,
-            http_headers=StatusAndHeaders(
-                f"{method} {target} HTTP/1.1",
-                [("Host", parts.netloc), *request_headers],
-                is_http_request=True,
-            ),
-            warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
-            },
+            [("WARC-Date", date), ("WARC-Target-URI", url), ("WARC-Concurrent-To", record_id)],
+            request_http,
+            content_type="application/http; msgtype=request",
+            payload_digest=_EMPTY_DIGEST,
         )
         offset = handle.tell()
-        writer.write_record(response)
-        length = handle.tell() - offset
-        writer.write_record(request)
+        handle.write(response)
+        handle.write(request)
         handle.flush()
         ref = WarcRef(
-            record_id=response.rec_headers.get_header("WARC-Record-ID"),
-            warc_file=self._relative(Path(handle.name)),
+            record_id=record_id,
+            warc_file=self._name,
             offset=offset,
-            length=length,
-            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            length=len(response),
+            payload_digest=payload_digest,
         )
         if handle.tell() >= self.max_bytes:
             self._close_file()
@@ -188,7 +246,7 @@ class RotatingWarcWriter:
     def _close_file(self) -> None:
         if self._handle is not None:
             self._handle.close()
-        self._handle = self._writer = None
+        self._handle = None
 
     def close(self) -> None:
         """Close the current file (the next write would start a new one)."""

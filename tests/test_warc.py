@@ -66,6 +66,35 @@ def test_writer_rotates_by_size_and_records_read_back(tmp_path: Path) -> None:
     assert kinds == ["warcinfo", "response", "request"] * 4
 
 
+def test_records_with_non_ascii_headers_read_back_with_their_digests(tmp_path: Path) -> None:
+    """The records are put together by archiver.warcfile, not warcio's builder: warcio must
+    still read them, check both digests, and link the request to its response. (Scrapy's
+    request URLs are percent-encoded; header values may hold any Latin-1 byte.)"""
+    writer = RotatingWarcWriter(tmp_path, max_bytes=10**6)
+    url = "https://www.amnestyusa.org/news/caf%C3%A9/?q=%C3%B1"
+    body = "<html>Café – “quoted”</html>".encode()
+    ref = writer.write_exchange(
+        url,
+        status=200,
+        response_headers=[("Content-Type", "text/html"), ("X-Title", "Caf\xe9")],
+        body=body,
+        request_headers=[("Referer", url)],
+    )
+    writer.close()
+    found = records(writer.files[0])  # digests checked by warcio
+    assert [(kind, target) for kind, target, *_ in found] == [
+        ("warcinfo", None),
+        ("response", url),
+        ("request", url),
+    ]
+    page = read_record(writer.files[0], ref.offset)
+    assert (page.url, page.body, page.record_id) == (url, body, ref.record_id)
+    with open(writer.files[0], "rb") as handle:
+        request = next(each for each in ArchiveIterator(handle) if each.rec_type == "request")
+        assert request.rec_headers.get_header("WARC-Concurrent-To") == ref.record_id
+        assert request.content_stream().read() == b""
+
+
 @pytest.mark.slow
 def test_crawl_archives_every_listing_page(sqlite_url: str, demo_server, crawl, tmp_path) -> None:
     result = crawl(demo_server, db_url=sqlite_url, country="syria")
