@@ -155,6 +155,18 @@ def test_facet_added_on_a_later_run_does_not_make_an_update(archive_engine: Engi
     assert {facet for _, facet in _facets(archive_engine)} == {"country=syria", "country=iraq"}
 
 
+def test_releases_first_stored_without_a_facet_get_one_later(archive_engine: Engine) -> None:
+    """New releases of an unfiltered listing are written without reading their ids back; a
+    later batch under a filter still finds them and adds the facet to the right release."""
+    store = _store(archive_engine)
+    plain = store.write_batch([release_item(n, facet=None) for n in range(3)])
+    mixed = store.write_batch([release_item(1, facet="country=iraq"), release_item(9, facet=None)])
+
+    assert (plain.new, mixed.new, mixed.duplicate, mixed.facets_added) == (3, 1, 1, 1)
+    assert _facets(archive_engine) == {(release_item(1).url, "country=iraq")}
+    assert _count(archive_engine, Release) == 4
+
+
 def test_invalid_items_are_kept_once_per_run(archive_engine: Engine) -> None:
     store = _store(archive_engine)
     refused = QuarantinedItem(
