@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archiver.normalize.dates import parse_date
-from archiver.normalize.summaries import normalize_summary
+from archiver.normalize.summaries import _CUT_MARKER_RE, _without_cut_marker, normalize_summary
 from archiver.normalize.text import _INVISIBLE_RE, clean_text, collapse_whitespace, strip_markup
 from archiver.normalize.titles import normalize_title
 from archiver.normalize.types import clean_label, match_label, normalize_type
@@ -95,6 +95,15 @@ def test_clean_text_is_idempotent(text: str) -> None:
 def test_whitespace_collapses_as_the_regex_says(text: str) -> None:
     """`collapse_whitespace` is `\\s+` to one space, trimmed (it uses the faster str.split)."""
     assert collapse_whitespace(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@FAST
+@given(st.text(st.sampled_from(["a", " ", "\n", "\u00a0", ".", "…", "\t", "\x1c", "\x85"])))
+@example("a ...\n")
+@example("a ....")
+def test_cut_marker_goes_as_the_regex_says(text: str) -> None:
+    """`_without_cut_marker` is the regex's substitution, without trying every position."""
+    assert _without_cut_marker(text) == _CUT_MARKER_RE.sub("", text)
 
 
 @FAST

@@ -78,6 +78,20 @@ def decode_cf_emails(html: str) -> str:
     return _CF_HREF_RE.sub(_replace_cf, html)
 
 
+def _without_cut_marker(text: str) -> str:
+    """`_CUT_MARKER_RE.sub("", text)` without the regex, which tries every position of the
+    text (a fifth of normalising a card); a property test holds the two to each other.
+
+    `$` also matches before a final newline; `\\s*` is what `str.rstrip()` strips.
+    """
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    body = text[:end]
+    for marker in ("…", "..."):
+        if body.endswith(marker):
+            return body[: len(body) - len(marker)].rstrip() + text[end:]
+    return text
+
+
 def strip_cut_marker(text: str) -> Summary:
     """Remove the site's trailing `…`, ` …` or `...` (repeatedly, so it is idempotent).
 
@@ -92,7 +106,7 @@ def strip_cut_marker(text: str) -> Summary:
         tail = text[-4:]
         if "…" not in tail and "..." not in tail:
             return Summary(text, truncated)
-        stripped = _CUT_MARKER_RE.sub("", text)
+        stripped = _without_cut_marker(text)
         if stripped == text:
             return Summary(text, truncated)
         text, truncated = stripped, True
