@@ -20,6 +20,7 @@ from typing import Any
 
 from lxml import etree
 
+from archiver.extract.cards import CardIndex, simple_selector
 from archiver.extract.nodes import (
     Node,
     compiled,
@@ -95,12 +96,14 @@ class Layout:
     credit: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        # (role, compiled selectors) per field, in the order `read_card` tries them; an
-        # attribute, not a field, so that `dataclasses.fields`/`replace` see the selectors only.
+        # (role, selectors) per field, in the order `read_card` tries them, each as the card
+        # index's simple form (None: not simple) and compiled XPath; attributes, not fields, so
+        # that `dataclasses.fields`/`replace` see the selectors only.
         xpaths = tuple(
-            (role, tuple(compiled(css) for css in getattr(self, role))) for role in CARD_FIELDS
+            (role, tuple(_both(css) for css in getattr(self, role))) for role in CARD_FIELDS
         )
         object.__setattr__(self, "_field_xpaths", xpaths)
+        object.__setattr__(self, "_link_xpaths", tuple(_both(css) for css in self.link if css))
 
     def card_nodes(self, root: Node) -> list[Node]:
         """The card elements of a page in document order (outermost only)."""
@@ -120,16 +123,17 @@ class Layout:
         known: dict[str, Node | None] = {}
         found: dict[str, str] = {}
         missed = []
+        index = CardIndex(node)
         for role, xpaths in self._field_xpaths:
-            for xpath in xpaths:
-                hits = xpath(node)
+            for simple, xpath in xpaths:
+                hits = index.select(simple) if simple is not None else xpath(node)
                 if hits:
                     known[role] = hits[0]
                     found[role] = SELECTOR
                     break
             else:
                 missed.append(role)
-        href = self._href(node)
+        href = self._href(node, index)
         if href.strip():
             found["link"] = SELECTOR
         if missed and _nothing_pictured(node, missed, known):
@@ -176,17 +180,24 @@ class Layout:
             found=found,
         )
 
-    def _href(self, node: Node) -> str:
+    def _href(self, node: Node, index: CardIndex) -> str:
         href = ""
+        selectors = iter(self._link_xpaths)
         for css in self.link:
             if css == "":
                 href = node.get("href", "") if is_link(node) else ""
             else:
-                found = compiled(css)(node)
+                simple, xpath = next(selectors)
+                found = index.select(simple) if simple is not None else xpath(node)
                 href = str(found[0]) if found else ""
             if href.strip():
                 break
         return href
+
+
+def _both(css: str) -> tuple[Any, Any]:
+    """A card selector as the card index answers it (None when it cannot) and as XPath."""
+    return simple_selector(css), compiled(css)
 
 
 _PICTURE_ROLES = frozenset({"image", "caption", "credit"})

@@ -1,0 +1,223 @@
+"""A card's field selectors answered from one pass over the card, not an XPath walk each.
+
+A card is read with about ten selectors (one per field, then the fallbacks of the fields that
+missed). Each lxml XPath call builds a context, walks the card's elements and makes a string of
+every class attribute it tests: together most of reading a listing page. `CardIndex` lists the
+card's elements once with their class tokens and answers the selectors the layouts use from that:
+
+- compound selectors (an element name, classes, `[attr]`, `[attr=value]`, `[attr~=value]` and
+  `:not()` of such a compound), joined by the descendant combinator (a space), optionally ending
+  in `::attr(name)`;
+- anything else (`:has()`, `>`, `+`, `::text`, a layout file's own syntax) is not simple
+  (`simple_selector` returns None) and goes to lxml's XPath, as before.
+
+The answers are the XPath's (`archiver.extract.nodes.compiled`) exactly, in document order: the
+same class tokens (split at XML whitespace, as `normalize-space` does), the same lower-cased names,
+the card itself included (`descendant-or-self`), an ancestor compound matched inside the card
+only. tests/test_extract_cards.py holds the two to each other on every card of every fixture page
+and on generated markup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+import cssselect
+from cssselect.parser import (
+    Attrib,
+    Class,
+    CombinedSelector,
+    Element,
+    FunctionalPseudoElement,
+    Negation,
+)
+from lxml import etree
+
+from archiver.extract.nodes import Node
+
+# What `normalize-space` splits at, and what cssselect refuses inside a class or `~=` value.
+_XML_SPACE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+_HAS_CSS_SPACE = re.compile(r"[ \t\r\n\f]")
+_NO_TOKENS: frozenset[str] = frozenset()
+_EMPTY_TOKEN = frozenset({""})
+
+
+@dataclass(frozen=True, slots=True)
+class Compound:
+    """One compound selector: element name, classes, attribute tests, negated compounds."""
+
+    tag: str | None  # lower-cased; None for any element
+    classes: frozenset[str]
+    attributes: tuple[tuple[str, str, str | None], ...]  # (name, "exists" | "=" | "~=", value)
+    negated: tuple[Compound, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleSelector:
+    """Compounds joined by descendant combinators (left to right), and the `::attr()` asked."""
+
+    compounds: tuple[Compound, ...]
+    attribute: str | None
+    never: bool = False  # a class or `~=` value with whitespace: the XPath matches nothing
+
+
+@lru_cache(maxsize=4096)
+def _tokens(value: str | None) -> frozenset[str]:
+    # Cached: a listing repeats the same few class attributes on every card.
+    if not value:
+        return _NO_TOKENS
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.translate(_XML_SPACE)
+    return frozenset(value.split(" ")) - _EMPTY_TOKEN
+
+
+def _compound(tree: Any) -> tuple[Compound, bool] | None:
+    """`tree` as a Compound (and whether it can never match), or None when it is not simple."""
+    classes: set[str] = set()
+    attributes: list[tuple[str, str, str | None]] = []
+    negated: list[Compound] = []
+    never = False
+    while not isinstance(tree, Element):
+        if isinstance(tree, Class):
+            classes.add(tree.class_name)
+            never = never or not tree.class_name or bool(_HAS_CSS_SPACE.search(tree.class_name))
+        elif isinstance(tree, Attrib):
+            if tree.namespace or tree.flag or tree.operator not in ("exists", "=", "~="):
+                return None
+            value = None if tree.operator == "exists" else tree.value.value
+            if tree.operator == "~=":
+                never = never or not value or bool(_HAS_CSS_SPACE.search(value))
+            attributes.append((tree.attrib.lower(), tree.operator, value))
+        elif isinstance(tree, Negation):
+            inner = _compound(tree.subselector)
+            if inner is None:
+                return None
+            if not inner[1]:  # :not() of what never matches holds for every element
+                negated.append(inner[0])
+        else:
+            return None  # an id, a pseudo-class, :has(), :is(): the XPath answers
+        tree = tree.selector
+    if tree.namespace:
+        return None
+    tag = tree.element.lower() if tree.element and tree.element != "*" else None
+    return Compound(tag, frozenset(classes), tuple(attributes), tuple(negated)), never
+
+
+@cache
+def simple_selector(css: str) -> SimpleSelector | None:
+    """`css` as a SimpleSelector, or None when the card index cannot answer it exactly.
+
+    >>> simple_selector(".hocus-headline h3").compounds[-1].tag
+    'h3'
+    >>> simple_selector("a:has(h3)::attr(href)") is None
+    True
+    """
+    try:
+        parsed = cssselect.parse(css)
+    except cssselect.SelectorError:
+        return None
+    if len(parsed) != 1:
+        return None
+    pseudo = parsed[0].pseudo_element
+    attribute = None
+    if pseudo is not None:
+        if not (
+            isinstance(pseudo, FunctionalPseudoElement)
+            and pseudo.name == "attr"
+            and len(pseudo.arguments) == 1
+            and pseudo.arguments[0].type in ("IDENT", "STRING")
+        ):
+            return None
+        attribute = pseudo.arguments[0].value
+    compounds: list[Compound] = []
+    never = False
+    tree = parsed[0].parsed_tree
+    while True:
+        right = tree.subselector if isinstance(tree, CombinedSelector) else tree
+        if isinstance(tree, CombinedSelector) and tree.combinator != " ":
+            return None
+        found = _compound(right)
+        if found is None:
+            return None
+        compounds.append(found[0])
+        never = never or found[1]
+        if not isinstance(tree, CombinedSelector):
+            break
+        tree = tree.selector
+    compounds.reverse()
+    return SimpleSelector(tuple(compounds), attribute, never)
+
+
+class CardIndex:
+    """One card's elements in document order, with their class tokens, names and parents."""
+
+    __slots__ = ("_by_class", "_by_tag", "_classes", "_elements", "_parents")
+
+    def __init__(self, card: Node) -> None:
+        self._elements = elements = list(card.iter(etree.Element))  # no comments, no PIs
+        self._classes = classes = [_tokens(node.get("class")) for node in elements]
+        self._by_class: dict[str, list[int]] = {}
+        self._by_tag: dict[str, list[int]] = {}
+        by_class, by_tag = self._by_class, self._by_tag
+        for position, node in enumerate(elements):
+            by_tag.setdefault(node.tag, []).append(position)
+            for token in classes[position]:
+                by_class.setdefault(token, []).append(position)
+        self._parents: list[int | None] | None = None  # built when a selector needs ancestors
+
+    def select(self, selector: SimpleSelector) -> list[Any]:
+        """What `compiled(css)(card)` returns: elements, or the asked attribute's values."""
+        if selector.never:
+            return []
+        last = selector.compounds[-1]
+        if last.classes:
+            candidates: Any = min(
+                (self._by_class.get(token, ()) for token in last.classes), key=len
+            )
+        elif last.tag is not None:
+            candidates = self._by_tag.get(last.tag, ())
+        else:
+            candidates = range(len(self._elements))
+        depth = len(selector.compounds) - 1
+        found = [i for i in candidates if self._matches(selector.compounds, depth, i)]
+        if selector.attribute is None:
+            return [self._elements[i] for i in found]
+        values = (self._elements[i].get(selector.attribute) for i in found)
+        return [value for value in values if value is not None]
+
+    def _matches(self, compounds: tuple[Compound, ...], depth: int, position: int) -> bool:
+        if not self._fits(compounds[depth], position):
+            return False
+        if depth == 0:
+            return True
+        parents = self._parents if self._parents is not None else self._build_parents()
+        ancestor = parents[position]
+        while ancestor is not None:
+            if self._matches(compounds, depth - 1, ancestor):
+                return True
+            ancestor = parents[ancestor]
+        return False
+
+    def _fits(self, compound: Compound, position: int) -> bool:
+        node = self._elements[position]
+        if compound.tag is not None and node.tag != compound.tag:
+            return False
+        if compound.classes and not compound.classes <= self._classes[position]:
+            return False
+        for name, operator, value in compound.attributes:
+            given = node.get(name)
+            if given is None:
+                return False
+            if operator == "=" and given != value:
+                return False
+            if operator == "~=" and value not in _tokens(given):
+                return False
+        return not any(self._fits(inner, position) for inner in compound.negated)
+
+    def _build_parents(self) -> list[int | None]:
+        at = {id(node): position for position, node in enumerate(self._elements)}
+        self._parents = [at.get(id(node.getparent())) for node in self._elements]
+        return self._parents
