@@ -12,7 +12,7 @@ from parsel import Selector
 
 from archiver.demo.dataset import build_dataset
 from archiver.demo.render import LAYOUT_NAMES, render_site
-from archiver.extract.cards import CardIndex, simple_selector
+from archiver.extract.cards import CardIndex, PageIndex, simple_selector
 from archiver.extract.layouts import LAYOUTS, NEXT_PAGE
 from archiver.extract.nodes import compiled
 
@@ -53,6 +53,21 @@ SELECTORS = sorted(
 )
 
 
+def test_the_page_index_answers_the_card_and_next_page_selectors() -> None:
+    answered = {
+        css
+        for css in (*NEXT_PAGE, *(css for layout in LAYOUTS for css in layout.card))
+        if (simple := simple_selector(css)) is not None and simple.compounds[-1].classes
+    }
+    assert answered == {
+        ".card-md",
+        "a.card-group",
+        ".card-group",
+        "div.next a.next::attr(href)",
+        "a.next::attr(href)",
+    }
+
+
 def test_the_shipped_selectors_are_answered_by_the_index() -> None:
     """Every field and link selector of the shipped layouts but `:has()` is simple (else the
     index would not be what reads a card)."""
@@ -67,9 +82,17 @@ def test_the_shipped_selectors_are_answered_by_the_index() -> None:
 
 
 def _same_everywhere(html: str) -> int:
-    """Compare the index with the XPath for every selector, every element as the card."""
+    """Compare the indexes with the XPath for every selector: the card index with every
+    element as the card, the page index on the whole page (where it answers)."""
     compared = 0
-    for node in Selector(text=html).root.iter(etree.Element):
+    root = Selector(text=html).root
+    page = PageIndex(root)
+    for css in SELECTORS:
+        found = page.select(simple_selector(css))
+        if found is not None:
+            assert found == compiled(css)(root), css
+            compared += 1
+    for node in root.iter(etree.Element):
         index = CardIndex(node)
         for css in SELECTORS:
             simple = simple_selector(css)

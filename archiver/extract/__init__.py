@@ -16,6 +16,7 @@ from typing import Any
 from parsel import Selector
 from w3lib.encoding import html_body_declared_encoding
 
+from archiver.extract.cards import PageIndex
 from archiver.extract.layouts import (
     FALLBACK,
     LAYOUTS,
@@ -120,15 +121,16 @@ def extract_listing(
     else:
         text = html
     root = Selector(text=text, base_url=page_url).root
+    index = PageIndex(root)
     best: tuple[Layout, list[Any]] | None = None
     for layout in layouts:
-        nodes = layout.card_nodes(root)
+        nodes = layout.card_nodes(root, index)
         if nodes and (best is None or len(nodes) > len(best[1])):
             best = (layout, nodes)
     is_release = release_link_test(source, page_url)
     if best is None and fallback and (nodes := fallback_card_nodes(root, is_release)):
         best = (FALLBACK, nodes)
-    next_url, next_found = next_page_url(root, page_url)
+    next_url, next_found = next_page_url(root, page_url, index)
     listing = Listing(
         page_url=page_url, next_url=next_url, decoded_as=decoded_as, next_found=next_found
     )

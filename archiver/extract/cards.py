@@ -151,6 +151,23 @@ def simple_selector(css: str) -> SimpleSelector | None:
     return SimpleSelector(tuple(compounds), attribute, never)
 
 
+def _fits(compound: Compound, node: Node, classes: frozenset[str]) -> bool:
+    """Whether the element `node` (with class tokens `classes`) matches `compound`."""
+    if compound.tag is not None and node.tag != compound.tag:
+        return False
+    if compound.classes and not compound.classes <= classes:
+        return False
+    for name, operator, value in compound.attributes:
+        given = node.get(name)
+        if given is None:
+            return False
+        if operator == "=" and given != value:
+            return False
+        if operator == "~=" and value not in _tokens(given):
+            return False
+    return not any(_fits(inner, node, classes) for inner in compound.negated)
+
+
 class CardIndex:
     """One card's elements in document order, with their class tokens, names and parents."""
 
@@ -202,22 +219,68 @@ class CardIndex:
         return False
 
     def _fits(self, compound: Compound, position: int) -> bool:
-        node = self._elements[position]
-        if compound.tag is not None and node.tag != compound.tag:
-            return False
-        if compound.classes and not compound.classes <= self._classes[position]:
-            return False
-        for name, operator, value in compound.attributes:
-            given = node.get(name)
-            if given is None:
-                return False
-            if operator == "=" and given != value:
-                return False
-            if operator == "~=" and value not in _tokens(given):
-                return False
-        return not any(self._fits(inner, position) for inner in compound.negated)
+        return _fits(compound, self._elements[position], self._classes[position])
 
     def _build_parents(self) -> list[int | None]:
         at = {id(node): position for position, node in enumerate(self._elements)}
         self._parents = [at.get(id(node.getparent())) for node in self._elements]
         return self._parents
+
+
+_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]", smart_strings=False)
+
+
+class PageIndex:
+    """A page's elements that have a class attribute, by class token: one XPath walk answers
+    the page-wide selectors (each layout's cards, the next-page link) that name a class.
+
+    `select` returns None for a selector it cannot answer (not simple, or its last compound
+    names no class): the caller asks the XPath. Ancestor compounds are matched on the element's
+    real ancestors, with or without a class.
+    """
+
+    __slots__ = ("_by_class", "_classes", "_elements")
+
+    def __init__(self, root: Node) -> None:
+        self._elements = elements = _WITH_CLASS(root)
+        self._classes = classes = [_tokens(node.get("class")) for node in elements]
+        self._by_class: dict[str, list[int]] = {}
+        by_class = self._by_class
+        for position, tokens in enumerate(classes):
+            for token in tokens:
+                by_class.setdefault(token, []).append(position)
+
+    def select(self, selector: SimpleSelector | None) -> list[Any] | None:
+        """What `compiled(css)(root)` returns, or None when this index cannot tell."""
+        if selector is None or not selector.compounds[-1].classes:
+            return None
+        if selector.never:
+            return []
+        compounds = selector.compounds
+        last = compounds[-1]
+        candidates = min((self._by_class.get(token, ()) for token in last.classes), key=len)
+        found = [
+            self._elements[i]
+            for i in candidates
+            if _fits(last, self._elements[i], self._classes[i])
+            and _has_ancestors(compounds, len(compounds) - 2, self._elements[i])
+        ]
+        if selector.attribute is None:
+            return found
+        values = (node.get(selector.attribute) for node in found)
+        return [value for value in values if value is not None]
+
+
+def _has_ancestors(compounds: tuple[Compound, ...], depth: int, node: Node) -> bool:
+    """Whether ancestors of `node`, innermost first, match `compounds[depth]`, `[depth - 1]`...
+    (each one a descendant of the next), as the descendant combinator asks."""
+    if depth < 0:
+        return True
+    ancestor = node.getparent()
+    while ancestor is not None:
+        if _fits(compounds[depth], ancestor, _tokens(ancestor.get("class"))) and _has_ancestors(
+            compounds, depth - 1, ancestor
+        ):
+            return True
+        ancestor = ancestor.getparent()
+    return False

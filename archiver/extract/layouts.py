@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from archiver.extract.cards import CardIndex, simple_selector
+from archiver.extract.cards import CardIndex, PageIndex, simple_selector
 from archiver.extract.nodes import (
     Node,
     compiled,
@@ -65,10 +65,14 @@ NEXT_PAGE = (
 )
 
 
-def next_page_url(root: Node, page_url: str) -> tuple[str | None, str | None]:
-    """The absolute URL of the next listing page (None on the last page) and how it was found."""
+def next_page_url(
+    root: Node, page_url: str, index: PageIndex | None = None
+) -> tuple[str | None, str | None]:
+    """The absolute URL of the next listing page (None on the last page) and how it was found.
+
+    `index` (the page's `PageIndex`) answers the selectors it can without an XPath walk."""
     for css in NEXT_PAGE:
-        found = compiled(css)(root)
+        found = _page_select(css, root, index)
         href = str(found[0]) if found else ""
         if href.strip():
             return absolute_url(page_url, href), SELECTOR
@@ -105,10 +109,12 @@ class Layout:
         object.__setattr__(self, "_field_xpaths", xpaths)
         object.__setattr__(self, "_link_xpaths", tuple(_both(css) for css in self.link if css))
 
-    def card_nodes(self, root: Node) -> list[Node]:
-        """The card elements of a page in document order (outermost only)."""
+    def card_nodes(self, root: Node, index: PageIndex | None = None) -> list[Node]:
+        """The card elements of a page in document order (outermost only); `index` (the page's
+        `PageIndex`) answers the selectors it can without an XPath walk."""
         for css in self.card:
-            nodes = [node for node in compiled(css)(root) if is_link(node) or _has_link(node)]
+            hits = _page_select(css, root, index)
+            nodes = [node for node in hits if is_link(node) or _has_link(node)]
             if nodes:
                 return nodes
         return []
@@ -195,6 +201,11 @@ class Layout:
         return href
 
 
+def _page_select(css: str, root: Node, index: PageIndex | None) -> list[Any]:
+    found = index.select(simple_selector(css)) if index is not None else None
+    return found if found is not None else compiled(css)(root)
+
+
 def _both(css: str) -> tuple[Any, Any]:
     """A card selector as the card index answers it (None when it cannot) and as XPath."""
     return simple_selector(css), compiled(css)
@@ -227,11 +238,10 @@ FALLBACK = Layout(
     credit=(),
 )
 
-_HAS_LINK = etree.XPath("boolean(descendant-or-self::a[@href])")
-
 
 def _has_link(node: Node) -> bool:
-    return bool(_HAS_LINK(node))
+    # `descendant-or-self::a[@href]`, without an XPath call per card.
+    return any(link.get("href") is not None for link in node.iter("a"))
 
 
 CURRENT = Layout(
