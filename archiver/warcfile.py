@@ -8,8 +8,8 @@ parsed again later (`archiver reparse`) with fixed extractors, without the netwo
   `<data>/warc/archiver-<UTC time>-<pid>-<serial>.warc.gz`, one gzip member per record (so a
   record can be read from its offset), starting a new file once the current one reaches
   `max_bytes`. Time and pid in the name: concurrent crawls never share a file. The HTTP header
-  blocks are warcio's (`StatusAndHeaders`, with its encoding of non-ASCII values); the WARC
-  headers, digests and gzip members are put together here (`warc_record`): warcio's record
+  blocks are as warcio writes them (its `StatusAndHeaders` encodes non-ASCII values); the
+  WARC headers, digests and gzip members are put together here (`warc_record`): warcio's record
   builder cost twice what the rest of archiving a page does, and a record is nine header lines.
 - `read_record` / `iter_pages` read records back (reparse, tests).
 
@@ -83,6 +83,20 @@ def _http_headers(headers: list[tuple[str, str]], body_length: int) -> list[tupl
         for name, value in headers
     ]
     return [*kept, ("Content-Length", str(body_length))]
+
+
+def http_header_block(first_line: str, headers: list[tuple[str, str]]) -> bytes:
+    """An HTTP message's header block (status or request line, headers, blank line) as warcio
+    writes it: ASCII as it stands, else with warcio's encoding of non-ASCII values (RFC 8187).
+
+    >>> http_header_block("HTTP/1.1 200 OK", [("Content-Type", "text/html")])
+    b'HTTP/1.1 200 OK\\r\\nContent-Type: text/html\\r\\n\\r\\n'
+    """
+    text = first_line + "\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
+    try:
+        return (text + "\r\n").encode("ascii")
+    except UnicodeEncodeError:
+        return StatusAndHeaders(first_line, headers, is_http_request=True).to_ascii_bytes()
 
 
 #: zlib's default level: on HTML it compresses within a fraction of a percent of level 9.
@@ -201,11 +215,9 @@ class RotatingWarcWriter:
         """Write one response record and its request record; returns the response's place."""
         handle = self._open()
         date = warc_date(fetched_at or datetime.now(UTC))
-        http = StatusAndHeaders(
-            f"{status} {_reason(status)}",
-            _http_headers(response_headers, len(body)),
-            protocol="HTTP/1.1",
-        ).to_ascii_bytes()
+        http = http_header_block(
+            f"HTTP/1.1 {status} {_reason(status)}", _http_headers(response_headers, len(body))
+        )
         payload_digest = payload_digest_of(body)
         record_id, response = warc_record(
             "response",
@@ -216,11 +228,9 @@ class RotatingWarcWriter:
         )
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request_http = StatusAndHeaders(
-            f"{method} {target} HTTP/1.1",
-            [("Host", parts.netloc), *request_headers],
-            is_http_request=True,
-        ).to_ascii_bytes()
+        request_http = http_header_block(
+            f"{method} {target} HTTP/1.1", [("Host", parts.netloc), *request_headers]
+        )
         _, request = warc_record(
             "request",
             [("WARC-Date", date), ("WARC-Target-URI", url), ("WARC-Concurrent-To", record_id)],

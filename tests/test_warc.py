@@ -145,3 +145,26 @@ def test_concurrent_crawls_and_rotation_never_share_a_file(demo_server, crawl, t
     assert len(pids) == 2
     for path in files:
         assert [kind for kind, *_ in records(path)] == ["warcinfo", "response", "request"]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "headers"),
+    [
+        ("HTTP/1.1 200 OK", [("Content-Type", "text/html"), ("Content-Length", "12")]),
+        ("HTTP/1.1 404 Not Found", []),
+        ("HTTP/1.1 200 OK", [("X-Title", "Caf\xe9 \u2013 news")]),
+        ("GET /news/?page=2 HTTP/1.1", [("Host", "127.0.0.1:8000"), ("Referer", "/x/é")]),
+    ],
+)
+def test_http_header_block_is_warcios(first_line: str, headers: list[tuple[str, str]]) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from archiver.warcfile import http_header_block
+
+    if first_line.startswith("HTTP/"):
+        protocol, status = first_line.split(" ", 1)
+        expected = StatusAndHeaders(status, list(headers), protocol=protocol).to_ascii_bytes()
+    else:
+        expected = StatusAndHeaders(first_line, list(headers), is_http_request=True)
+        expected = expected.to_ascii_bytes()
+    assert http_header_block(first_line, headers) == expected
