@@ -152,7 +152,12 @@ def normalize_in_place(item: Any, source: Source | None = None) -> MutableMappin
     """
     fields = item_fields(item)
     if fields.get("content_hash") is None:
-        fields.update(normalized_fields(fields, source or get_source(fields["source"])))
+        clean = normalized_fields(fields, source or get_source(fields["source"]))
+        if type(item) is ReleaseItem:  # its attributes are the fields: no mapping on the way
+            for name, value in clean.items():
+                setattr(item, name, value)
+        else:
+            fields.update(clean)
     return fields
 
 
