@@ -39,9 +39,10 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-# Every pipeline is synchronous: an item runs to the store without yielding, so item workers past
-# a page's dozen cards only cost asyncio tasks (Scrapy's 100 start 100 tasks for every page).
-CONCURRENT_ITEMS = 16
+# Every pipeline is synchronous: an item runs to the store without yielding, so more item workers
+# only cost asyncio tasks, started for every page (Scrapy's 100 start 100). Four (a queue of
+# eight) cost fewest instructions per page, measured against 1, 2 and 16 (benchmarks/README.md).
+CONCURRENT_ITEMS = 4
 
 # The spider relies on Scrapy's OffsiteMiddleware (allowed_domains from base_url), on by default.
 # The incremental stop filters the spider's output the way Scrapy's DepthMiddleware does.
