@@ -380,7 +380,9 @@ def test_service_fires_a_schedule_added_while_it_runs_every_second_and_obeys_pau
 def test_slow_site_runs_never_overlap_and_skipped_fires_are_recorded(
     sqlite_url: str, tmp_path: Path, service: Callable[..., Service]
 ) -> None:
-    with DemoServer(delay=0.5) as site:
+    # Each answer takes 1 s (robots.txt and two pages): the first run outlasts at least two of
+    # the schedule's one-second fires however fast the crawl itself starts and parses.
+    with DemoServer(delay=1.0) as site:
         add(sqlite_url, "slow", site, "-a", "country=syria", "-a", "max_pages=2", cwd=tmp_path)
         running = service(sqlite_url)
 
