@@ -21,6 +21,7 @@ and on generated markup.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -168,22 +169,53 @@ def _fits(compound: Compound, node: Node, classes: frozenset[str]) -> bool:
     return not any(_fits(inner, node, classes) for inner in compound.negated)
 
 
-class CardIndex:
-    """One card's elements in document order, with their class tokens, names and parents."""
+class _Index:
+    """Elements in document order with their class tokens, by class token; a selector's
+    ancestor compounds are matched on the elements' real ancestors up to `top` (None: the
+    document's root)."""
 
-    __slots__ = ("_by_class", "_by_tag", "_classes", "_elements", "_parents")
+    __slots__ = ("_by_class", "_classes", "_elements", "_top")
+
+    def __init__(self, elements: list[Node], top: Node | None) -> None:
+        self._elements = elements
+        self._classes = classes = [_tokens(node.get("class")) for node in elements]
+        self._top = top
+        self._by_class: dict[str, list[int]] = {}
+        by_class = self._by_class
+        for position, tokens in enumerate(classes):
+            for token in tokens:
+                by_class.setdefault(token, []).append(position)
+
+    def _with_classes(self, classes: frozenset[str]) -> Sequence[int]:
+        return min((self._by_class.get(token, ()) for token in classes), key=len)
+
+    def _answer(self, selector: SimpleSelector, candidates: Iterable[int]) -> list[Any]:
+        """The candidates (positions) `selector` selects: elements, or the asked attribute's
+        values."""
+        compounds, elements, classes = selector.compounds, self._elements, self._classes
+        last, depth = compounds[-1], len(compounds) - 2
+        found = [
+            elements[i]
+            for i in candidates
+            if _fits(last, elements[i], classes[i])
+            and _has_ancestors(compounds, depth, elements[i], self._top)
+        ]
+        if selector.attribute is None:
+            return found
+        values = (node.get(selector.attribute) for node in found)
+        return [value for value in values if value is not None]
+
+
+class CardIndex(_Index):
+    """One card's elements (the card first) in document order, by class token and by name."""
+
+    __slots__ = ("_by_tag",)
 
     def __init__(self, card: Node) -> None:
-        self._elements = elements = list(card.iter(etree.Element))  # no comments, no PIs
-        self._classes = classes = [_tokens(node.get("class")) for node in elements]
-        self._by_class: dict[str, list[int]] = {}
+        super().__init__(list(card.iter(etree.Element)), card)  # no comments, no PIs
         self._by_tag: dict[str, list[int]] = {}
-        by_class, by_tag = self._by_class, self._by_tag
-        for position, node in enumerate(elements):
-            by_tag.setdefault(node.tag, []).append(position)
-            for token in classes[position]:
-                by_class.setdefault(token, []).append(position)
-        self._parents: list[int | None] | None = None  # built when a selector needs ancestors
+        for position, node in enumerate(self._elements):
+            self._by_tag.setdefault(node.tag, []).append(position)
 
     def select(self, selector: SimpleSelector) -> list[Any]:
         """What `compiled(css)(card)` returns: elements, or the asked attribute's values."""
@@ -191,46 +223,16 @@ class CardIndex:
             return []
         last = selector.compounds[-1]
         if last.classes:
-            candidates: Any = min(
-                (self._by_class.get(token, ()) for token in last.classes), key=len
-            )
-        elif last.tag is not None:
-            candidates = self._by_tag.get(last.tag, ())
-        else:
-            candidates = range(len(self._elements))
-        depth = len(selector.compounds) - 1
-        found = [i for i in candidates if self._matches(selector.compounds, depth, i)]
-        if selector.attribute is None:
-            return [self._elements[i] for i in found]
-        values = (self._elements[i].get(selector.attribute) for i in found)
-        return [value for value in values if value is not None]
-
-    def _matches(self, compounds: tuple[Compound, ...], depth: int, position: int) -> bool:
-        if not self._fits(compounds[depth], position):
-            return False
-        if depth == 0:
-            return True
-        parents = self._parents if self._parents is not None else self._build_parents()
-        ancestor = parents[position]
-        while ancestor is not None:
-            if self._matches(compounds, depth - 1, ancestor):
-                return True
-            ancestor = parents[ancestor]
-        return False
-
-    def _fits(self, compound: Compound, position: int) -> bool:
-        return _fits(compound, self._elements[position], self._classes[position])
-
-    def _build_parents(self) -> list[int | None]:
-        at = {id(node): position for position, node in enumerate(self._elements)}
-        self._parents = [at.get(id(node.getparent())) for node in self._elements]
-        return self._parents
+            return self._answer(selector, self._with_classes(last.classes))
+        if last.tag is not None:
+            return self._answer(selector, self._by_tag.get(last.tag, ()))
+        return self._answer(selector, range(len(self._elements)))
 
 
 _WITH_CLASS = etree.XPath("descendant-or-self::*[@class]", smart_strings=False)
 
 
-class PageIndex:
+class PageIndex(_Index):
     """A page's elements that have a class attribute, by class token: one XPath walk answers
     the page-wide selectors (each layout's cards, the next-page link) that name a class.
 
@@ -239,16 +241,10 @@ class PageIndex:
     real ancestors, with or without a class.
     """
 
-    __slots__ = ("_by_class", "_classes", "_elements")
+    __slots__ = ()
 
     def __init__(self, root: Node) -> None:
-        self._elements = elements = _WITH_CLASS(root)
-        self._classes = classes = [_tokens(node.get("class")) for node in elements]
-        self._by_class: dict[str, list[int]] = {}
-        by_class = self._by_class
-        for position, tokens in enumerate(classes):
-            for token in tokens:
-                by_class.setdefault(token, []).append(position)
+        super().__init__(_WITH_CLASS(root), None)
 
     def select(self, selector: SimpleSelector | None) -> list[Any] | None:
         """What `compiled(css)(root)` returns, or None when this index cannot tell."""
@@ -256,31 +252,22 @@ class PageIndex:
             return None
         if selector.never:
             return []
-        compounds = selector.compounds
-        last = compounds[-1]
-        candidates = min((self._by_class.get(token, ()) for token in last.classes), key=len)
-        found = [
-            self._elements[i]
-            for i in candidates
-            if _fits(last, self._elements[i], self._classes[i])
-            and _has_ancestors(compounds, len(compounds) - 2, self._elements[i])
-        ]
-        if selector.attribute is None:
-            return found
-        values = (node.get(selector.attribute) for node in found)
-        return [value for value in values if value is not None]
+        return self._answer(selector, self._with_classes(selector.compounds[-1].classes))
 
 
-def _has_ancestors(compounds: tuple[Compound, ...], depth: int, node: Node) -> bool:
-    """Whether ancestors of `node`, innermost first, match `compounds[depth]`, `[depth - 1]`...
-    (each one a descendant of the next), as the descendant combinator asks."""
+def _has_ancestors(
+    compounds: tuple[Compound, ...], depth: int, node: Node, top: Node | None
+) -> bool:
+    """Whether ancestors of `node` up to `top`, innermost first, match `compounds[depth]`,
+    `[depth - 1]`... (each one a descendant of the next), as the descendant combinator asks."""
     if depth < 0:
         return True
-    ancestor = node.getparent()
-    while ancestor is not None:
-        if _fits(compounds[depth], ancestor, _tokens(ancestor.get("class"))) and _has_ancestors(
-            compounds, depth - 1, ancestor
+    while node is not top:
+        node = node.getparent()
+        if node is None:
+            return False
+        if _fits(compounds[depth], node, _tokens(node.get("class"))) and _has_ancestors(
+            compounds, depth - 1, node, top
         ):
             return True
-        ancestor = ancestor.getparent()
     return False
