@@ -107,7 +107,10 @@ class Layout:
             (role, tuple(_both(css) for css in getattr(self, role))) for role in CARD_FIELDS
         )
         object.__setattr__(self, "_field_xpaths", xpaths)
-        object.__setattr__(self, "_link_xpaths", tuple(_both(css) for css in self.link if css))
+        # One per link selector, None for "" (the card itself is the link).
+        object.__setattr__(
+            self, "_link_xpaths", tuple(_both(css) if css else None for css in self.link)
+        )
 
     def card_nodes(self, root: Node, index: PageIndex | None = None) -> list[Node]:
         """The card elements of a page in document order (outermost only); `index` (the page's
@@ -188,12 +191,11 @@ class Layout:
 
     def _href(self, node: Node, index: CardIndex) -> str:
         href = ""
-        selectors = iter(self._link_xpaths)
-        for css in self.link:
-            if css == "":
+        for selector in self._link_xpaths:
+            if selector is None:
                 href = node.get("href", "") if is_link(node) else ""
             else:
-                simple, xpath = next(selectors)
+                simple, xpath = selector
                 found = index.select(simple) if simple is not None else xpath(node)
                 href = str(found[0]) if found else ""
             if href.strip():
