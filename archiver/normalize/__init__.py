@@ -63,6 +63,17 @@ class _ReleaseFields(MutableMapping[str, Any]):
             raise KeyError(f"ReleaseItem does not support field: {name}")
         setattr(self._item, name, value)
 
+    def update(self, other: Any = (), /, **values: Any) -> None:  # type: ignore[override]
+        """As `MutableMapping.update`, with the names checked at once and set as attributes
+        (the inherited one goes through `__setitem__` a name at a time)."""
+        pairs = dict(other, **values)
+        unknown = pairs.keys() - _RELEASE_FIELDS
+        if unknown:
+            raise KeyError(f"ReleaseItem does not support field: {min(unknown)}")
+        item = self._item
+        for name, value in pairs.items():
+            setattr(item, name, value)
+
     def __delitem__(self, name: str) -> None:
         if name not in _RELEASE_FIELDS:
             raise KeyError(f"ReleaseItem does not support field: {name}")
@@ -152,12 +163,7 @@ def normalize_in_place(item: Any, source: Source | None = None) -> MutableMappin
     """
     fields = item_fields(item)
     if fields.get("content_hash") is None:
-        clean = normalized_fields(fields, source or get_source(fields["source"]))
-        if type(item) is ReleaseItem:  # its attributes are the fields: no mapping on the way
-            for name, value in clean.items():
-                setattr(item, name, value)
-        else:
-            fields.update(clean)
+        fields.update(normalized_fields(fields, source or get_source(fields["source"])))
     return fields
 
 
